@@ -1,0 +1,73 @@
+# Every task of the project. Each target sets itself up on a fresh machine (Python 3.11 + make).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo up down test unit lint format typecheck bench docs lock migrate stack check-deploy clean
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install -q --python $(BIN)/python -r requirements.lock
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with the locked dependencies
+
+lock: ## re-resolve requirements.lock from pyproject.toml
+	@test -x $(UV) || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q "uv==$(UV_VERSION)")
+	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+	$(UV) pip compile -q pyproject.toml --universal --python-version 3.11 -o requirements-runtime.lock
+
+demo: setup ## run the main job on sample data over the embedded stack
+	$(BIN)/werkbank demo
+
+up: setup ## start the embedded stack and the services, and keep them running
+	$(BIN)/werkbank up
+
+down: setup ## stop what 'make up' started
+	$(BIN)/werkbank down
+
+stack: setup ## start only the embedded stack (NATS, PostgreSQL, SMTP and SMS sinks)
+	$(BIN)/python -m werkbank.stack up
+
+migrate: setup ## apply every service's migrations (uses the services' *_DATABASE_URL)
+	$(BIN)/werkbank-matching migrate && $(BIN)/werkbank-booking migrate && $(BIN)/werkbank-notify migrate
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: setup ## mypy, strict
+	$(BIN)/mypy shared services werkbank bench tests
+
+unit: setup ## only the pure tests, without servers
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+test: setup lint typecheck ## lint, typecheck and the whole suite against real servers
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup ## every benchmark; prints BENCH lines and writes var/bench.json
+	$(BIN)/python -m bench
+
+docs: setup ## generate the AsyncAPI document into docs/asyncapi.yaml
+	$(BIN)/python -m werkbank.asyncapi docs/asyncapi.yaml
+
+check-deploy: setup ## render and validate the Kubernetes manifests
+	$(BIN)/python deploy/k8s/check.py
+
+clean: ## remove the virtualenv and runtime files
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

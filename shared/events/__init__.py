@@ -1,0 +1,50 @@
+"""Event contracts of every context, and the registry from wire type to model."""
+
+from shared.events.base import Command, Envelope, Event, utc_now, wrap
+from shared.events.booking import (
+    AttendanceRecorded,
+    AttendeeResponded,
+    FeedbackGiven,
+    MeetingCancelled,
+    MeetingConfirmed,
+    MeetingRescheduled,
+    ReminderDue,
+)
+from shared.events.deadletter import EventDeadLettered
+from shared.events.matching import (
+    CompanyRegistered,
+    CompanyUpdated,
+    MatchAccepted,
+    MatchDeclined,
+    MatchProposed,
+    MatchRequested,
+    ProviderRegistered,
+    ProviderUpdated,
+)
+from shared.events.notify import NotificationDelivered, NotificationFailed
+
+EVENT_MODELS: dict[str, type[Event]] = {
+    model.event_type(): model
+    for model in (
+        CompanyRegistered,
+        CompanyUpdated,
+        ProviderRegistered,
+        ProviderUpdated,
+        MatchRequested,
+        MatchProposed,
+        MatchAccepted,
+        MatchDeclined,
+        MeetingConfirmed,
+        MeetingRescheduled,
+        MeetingCancelled,
+        AttendeeResponded,
+        ReminderDue,
+        AttendanceRecorded,
+        FeedbackGiven,
+        NotificationDelivered,
+        NotificationFailed,
+        EventDeadLettered,
+    )
+}
+
+__all__ = ["EVENT_MODELS", "Command", "Envelope", "Event", "utc_now", "wrap"]

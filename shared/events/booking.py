@@ -1,0 +1,178 @@
+"""Events of the booking context: the life of a meeting.
+
+booking owns the meaning of the meeting, including the iCalendar objects; notify only delivers them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, EmailStr, Field
+
+from shared.events.base import Event
+from shared.events.common import Contact, Frozen, PartyKind
+
+
+class CalendarMethod(StrEnum):
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
+
+
+class Organizer(Frozen):
+    name: str
+    email: EmailStr
+
+
+class Place(Frozen):
+    venue_id: str
+    name: str
+    kind: Literal["in_person", "virtual"]
+    address: str | None = None
+    room_id: str | None = None
+    room_name: str | None = None
+    video_url: str | None = None
+
+
+class Attendee(Frozen):
+    party_id: str
+    party_kind: PartyKind
+    party_name: str
+    contact: Contact
+    rsvp_url: str | None = None
+
+
+class Invitation(Frozen):
+    """The calendar object for one attendee, in that attendee's language."""
+
+    contact_id: str
+    ics: str = Field(description="A complete VCALENDAR, CRLF line endings")
+
+
+class Calendar(Frozen):
+    uid: str
+    sequence: int = Field(ge=0)
+    method: CalendarMethod
+    invitations: tuple[Invitation, ...]
+
+
+class MeetingDetails(Frozen):
+    meeting_id: str
+    match_id: str
+    need_id: str
+    title: str
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str = "Europe/Berlin"
+    place: Place
+    organizer: Organizer
+    attendees: tuple[Attendee, ...] = Field(min_length=1)
+
+
+class MeetingConfirmed(Event):
+    type: Literal["booking.meeting.confirmed"] = "booking.meeting.confirmed"
+    meeting: MeetingDetails
+    calendar: Calendar
+
+
+class MeetingRescheduled(Event):
+    type: Literal["booking.meeting.rescheduled"] = "booking.meeting.rescheduled"
+    meeting: MeetingDetails
+    previous_start: AwareDatetime
+    previous_end: AwareDatetime
+    calendar: Calendar
+    reason: str = ""
+
+
+class MeetingCancelled(Event):
+    type: Literal["booking.meeting.cancelled"] = "booking.meeting.cancelled"
+    meeting: MeetingDetails
+    calendar: Calendar
+    reason: str = ""
+
+
+class AttendeeResponse(StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    NEW_TIME_REQUESTED = "new_time_requested"
+
+
+class AttendeeResponded(Event):
+    type: Literal["booking.meeting.attendee_responded"] = "booking.meeting.attendee_responded"
+    meeting_id: str
+    match_id: str
+    contact_id: str
+    party_kind: PartyKind
+    response: AttendeeResponse
+    comment: str = ""
+
+
+class ReminderDue(Event):
+    type: Literal["booking.meeting.reminder_due"] = "booking.meeting.reminder_due"
+    reminder_id: str
+    meeting: MeetingDetails
+    lead_minutes: int = Field(ge=0)
+
+
+class AttendanceStatus(StrEnum):
+    HELD = "held"
+    NO_SHOW = "no_show"
+
+
+class AttendanceRecorded(Event):
+    type: Literal["booking.meeting.attendance_recorded"] = "booking.meeting.attendance_recorded"
+    meeting_id: str
+    match_id: str
+    status: AttendanceStatus
+    no_show_party: PartyKind | None = None
+
+
+class FeedbackOutcome(StrEnum):
+    PROJECT_STARTED = "project_started"
+    IN_PROGRESS = "in_progress"
+    NO_FOLLOW_UP = "no_follow_up"
+
+
+class FeedbackGiven(Event):
+    type: Literal["booking.meeting.feedback_given"] = "booking.meeting.feedback_given"
+    meeting_id: str
+    match_id: str
+    company_id: str
+    provider_id: str
+    given_by: PartyKind
+    rating: int | None = Field(default=None, ge=1, le=4)
+    outcome: FeedbackOutcome | None = None
+    comment: str = Field(default="", max_length=2000)
+
+
+BookingEvent = Annotated[
+    MeetingConfirmed
+    | MeetingRescheduled
+    | MeetingCancelled
+    | AttendeeResponded
+    | ReminderDue
+    | AttendanceRecorded
+    | FeedbackGiven,
+    Field(discriminator="type"),
+]
+
+__all__ = [
+    "AttendanceRecorded",
+    "AttendanceStatus",
+    "Attendee",
+    "AttendeeResponded",
+    "AttendeeResponse",
+    "BookingEvent",
+    "Calendar",
+    "CalendarMethod",
+    "FeedbackGiven",
+    "FeedbackOutcome",
+    "Invitation",
+    "MeetingCancelled",
+    "MeetingConfirmed",
+    "MeetingDetails",
+    "MeetingRescheduled",
+    "Organizer",
+    "Place",
+    "ReminderDue",
+]

@@ -1,0 +1,91 @@
+"""JetStream streams, subjects and durable consumers: one stream per context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    duplicate_window: timedelta = timedelta(minutes=10)
+    max_age: timedelta = timedelta(days=30)
+    description: str = ""
+
+    def config(self, replicas: int = 1) -> StreamConfig:
+        return StreamConfig(
+            name=self.name,
+            subjects=list(self.subjects),
+            description=self.description,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            num_replicas=replicas,
+            duplicate_window=self.duplicate_window.total_seconds(),
+            max_age=self.max_age.total_seconds(),
+        )
+
+
+MATCHING_STREAM = StreamSpec(
+    "MATCHING", ("matching.>",), description="Profiles, match runs and proposals"
+)
+BOOKING_STREAM = StreamSpec("BOOKING", ("booking.>",), description="The life of each meeting")
+NOTIFY_STREAM = StreamSpec("NOTIFY", ("notify.>",), description="Delivery outcomes")
+DEADLETTER_STREAM = StreamSpec(
+    "DEADLETTER",
+    ("deadletter.>",),
+    max_age=timedelta(days=90),
+    description="Events that could not be handled, with the reason",
+)
+ALL_STREAMS: tuple[StreamSpec, ...] = (
+    MATCHING_STREAM,
+    BOOKING_STREAM,
+    NOTIFY_STREAM,
+    DEADLETTER_STREAM,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    """A durable pull consumer, shared by all replicas of one service."""
+
+    service: str
+    durable: str
+    stream: StreamSpec
+    subject: str
+    max_deliver: int = 6
+    ack_wait: timedelta = timedelta(seconds=30)
+    backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0, 60.0, 300.0))
+    batch_size: int = 32
+
+    @property
+    def dead_letter_subject(self) -> str:
+        return dead_letter_subject(self.service, self.durable)
+
+
+BOOKING_ON_MATCHING = ConsumerSpec(
+    service="booking",
+    durable="booking-on-matching",
+    stream=MATCHING_STREAM,
+    subject="matching.match.accepted",
+)
+NOTIFY_ON_BOOKING = ConsumerSpec(
+    service="notify",
+    durable="notify-on-booking",
+    stream=BOOKING_STREAM,
+    subject="booking.meeting.>",
+)
+MATCHING_ON_BOOKING = ConsumerSpec(
+    service="matching",
+    durable="matching-on-booking",
+    stream=BOOKING_STREAM,
+    subject="booking.meeting.>",
+)
+
+
+def dead_letter_subject(service: str, consumer: str) -> str:
+    return f"deadletter.{service}.{consumer}"
