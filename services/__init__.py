@@ -1,0 +1,1 @@
+"""The three Werkbank services. None imports another; they talk only through events."""

@@ -1,0 +1,3 @@
+from services.booking.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Pure domain logic of the booking service: no I/O, no frameworks."""

@@ -1,0 +1,1 @@
+"""Pure domain logic of the notify service: no I/O, no frameworks."""

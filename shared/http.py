@@ -1,0 +1,80 @@
+"""The HTTP face every service shares: health, readiness, metrics and the staff token check."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+_bearer = HTTPBearer(auto_error=False, description="The staff token of this office")
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process serves requests")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: NATS and the database are reachable")
+    async def readyz(response: Response) -> dict[str, object]:
+        results: dict[str, bool] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = await check()
+            except Exception:
+                results[name] = False
+        ready = all(results.values())
+        if not ready:
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"status": "ready" if ready else "not ready", "checks": results}
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def staff_token_dependency(
+    expected: Callable[[Request], str | None],
+) -> Callable[..., Awaitable[str]]:
+    """A dependency that admits a request only with ``Authorization: Bearer <staff token>``."""
+
+    async def require_staff(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        token = expected(request)
+        if token is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "staff token not configured")
+        if credentials is None or not hmac.compare_digest(credentials.credentials, token):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing or wrong staff token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return "staff"
+
+    return require_staff
+
+
+def create_http_app(
+    title: str,
+    routers: Sequence[APIRouter],
+    checks: dict[str, ReadinessCheck],
+    *,
+    lifespan: Callable[[FastAPI], object] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    app = FastAPI(title=title, version=version, lifespan=lifespan)  # type: ignore[arg-type]
+    app.include_router(health_router(checks))
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,211 @@
+"""Local stand-ins for the outside world: an SMTP sink and an SMS gateway sink.
+
+Both are real servers (aiosmtpd, and an HTTP server from the standard library) that write what
+they receive to files. Tests can tell them to answer with errors for a while.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Faults:
+    """Scripted answers: each entry is used once, in order, before normal service resumes."""
+
+    queue: deque[tuple[int, str]] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def push(self, code: int, text: str, times: int) -> None:
+        with self.lock:
+            self.queue.extend([(code, text)] * times)
+
+    def pop(self) -> tuple[int, str] | None:
+        with self.lock:
+            return self.queue.popleft() if self.queue else None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.queue.clear()
+
+
+class _MailHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        fault = self.sink.faults.pop()
+        if fault is not None:
+            code, text = fault
+            return f"{code} {text}"
+        raw = envelope.original_content or b""
+        self.sink.store(raw, list(envelope.rcpt_tos))
+        return "250 OK: queued"
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 that writes each message to ``<dir>/<n>.eml``."""
+
+    def __init__(self, directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.directory = directory
+        self.host = host
+        self.port = port
+        self.faults = _Faults()
+        self._count = 0
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:
+            self.port = free_port(self.host)
+        self._controller = Controller(
+            _MailHandler(self), hostname=self.host, port=self.port, ready_timeout=10
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def fail_next(self, code: int, text: str = "Try again later", times: int = 1) -> None:
+        self.faults.push(code, text, times)
+
+    def store(self, raw: bytes, recipients: list[str]) -> Path:
+        with self._lock:
+            self._count += 1
+            path = self.directory / f"{time.time_ns()}-{self._count:06d}.eml"
+        header = "".join(f"X-Sink-Recipient: {rcpt}\r\n" for rcpt in recipients).encode()
+        path.write_bytes(header + raw)
+        return path
+
+    def messages(self) -> list[EmailMessage]:
+        return [read_eml(path) for path in sorted(self.directory.glob("*.eml"))]
+
+
+def read_eml(path: Path) -> EmailMessage:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+class SmsSink:
+    """An HTTP SMS gateway on 127.0.0.1: ``POST /messages`` with JSON, one JSON line per SMS."""
+
+    def __init__(self, path: Path, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.path = path
+        self.host = host
+        self.port = port
+        self.faults = _Faults()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/messages"
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                fault = sink.faults.pop()
+                if fault is not None:
+                    self._answer(fault[0], {"error": fault[1]}, retry_after="1")
+                    return
+                try:
+                    payload = _parse_sms_body(body, self.headers.get("Content-Type", ""))
+                except ValueError as exc:
+                    self._answer(400, {"error": str(exc)})
+                    return
+                record = {"received_at": time.time(), "path": self.path, **payload}
+                sink.append(record)
+                self._answer(201, {"status": "queued", "id": f"sms-{time.time_ns()}"})
+
+            def _answer(self, code: int, body: dict[str, Any], retry_after: str | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if retry_after and code in (429, 503):
+                    self.send_header("Retry-After", retry_after)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        if self.port == 0:
+            self.port = free_port(self.host)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def fail_next(self, code: int, text: str = "Too Many Requests", times: int = 1) -> None:
+        self.faults.push(code, text, times)
+
+    def messages(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _parse_sms_body(body: bytes, content_type: str) -> dict[str, Any]:
+    if "application/x-www-form-urlencoded" in content_type:
+        from urllib.parse import parse_qs
+
+        form = parse_qs(body.decode())
+        return {key: values[0] for key, values in form.items()}
+    try:
+        payload = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        msg = f"body is not JSON: {exc.msg}"
+        raise ValueError(msg) from exc
+    if not isinstance(payload, dict):
+        msg = "body must be a JSON object"
+        raise ValueError(msg)
+    return payload
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port

