@@ -1,0 +1,1 @@
+"""Benchmarks. Each ``bench_*.py`` module has ``run(context) -> list[Figure]``."""

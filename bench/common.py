@@ -1,0 +1,82 @@
+"""What every benchmark shares: figures, the one embedded stack, and timing helpers."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkbank.stack import EmbeddedStack, StackInfo
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure. ``baseline`` is measured in the same run; ``goal`` is the target."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    goal: str | None = None
+    note: str = ""
+
+    def line(self) -> str:
+        text = f"BENCH {self.name} {self.value:.6g} {self.unit}"
+        extras = []
+        if self.baseline is not None:
+            extras.append(f"baseline={self.baseline:.6g}")
+        if self.goal:
+            extras.append(f"goal={self.goal}")
+        if self.note:
+            extras.append(self.note)
+        return text + (f"  ({', '.join(extras)})" if extras else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "baseline": self.baseline,
+            "goal": self.goal,
+            "note": self.note,
+        }
+
+
+@dataclass
+class BenchContext:
+    """Starts the embedded stack on first use and stops it at the end of the run."""
+
+    _stack: EmbeddedStack | None = None
+    _info: StackInfo | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stack(self) -> StackInfo:
+        if self._info is None:
+            self._stack = EmbeddedStack()
+            self._info = self._stack.start()
+        return self._info
+
+    @property
+    def embedded(self) -> EmbeddedStack:
+        self.stack()
+        assert self._stack is not None
+        return self._stack
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.stop()
+            self._stack.remove()
+            self._stack = None
+            self._info = None
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
