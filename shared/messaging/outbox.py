@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -34,7 +35,7 @@ OUTBOX_PENDING = Gauge(
 )
 
 _INSERT = """
-INSERT INTO outbox (event_id, subject, headers, body) VALUES ($1, $2, $3, $4)
+INSERT INTO outbox (event_id, subject, headers, body) VALUES ($1, $2, $3::text::jsonb, $4)
 ON CONFLICT (event_id) DO NOTHING
 """
 _LOCK_PENDING = """
@@ -54,7 +55,11 @@ async def enqueue(
 ) -> None:
     """Write the event in the caller's transaction; the relay publishes it after commit."""
     await conn.execute(
-        _INSERT, envelope.id, subject or envelope.subject, headers_for(envelope), envelope.to_bytes()
+        _INSERT,
+        envelope.id,
+        subject or envelope.subject,
+        json.dumps(headers_for(envelope)),
+        envelope.to_bytes(),
     )
 
 
