@@ -21,9 +21,7 @@ OUTPUT = Path("var/bench.json")
 
 def discover(selected: list[str]) -> list[str]:
     names = sorted(
-        info.name
-        for info in pkgutil.iter_modules(bench.__path__)
-        if info.name.startswith("bench_")
+        info.name for info in pkgutil.iter_modules(bench.__path__) if info.name.startswith("bench_")
     )
     if selected:
         names = [name for name in names if any(word in name for word in selected)]
@@ -33,7 +31,7 @@ def discover(selected: list[str]) -> list[str]:
 def run_module(name: str, context: BenchContext) -> list[Figure]:
     module = importlib.import_module(f"bench.{name}")
     result = module.run(context)
-    if inspect.isawaitable(result):
+    if inspect.iscoroutine(result):
         result = asyncio.run(result)
     figures: list[Figure] = list(result)
     return figures
@@ -65,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(
         json.dumps(
-            {"seconds": round(time.monotonic() - started, 1), "figures": results, "failed": failures},
+            {
+                "seconds": round(time.monotonic() - started, 1),
+                "figures": results,
+                "failed": failures,
+            },
             indent=2,
         ),
         encoding="utf-8",

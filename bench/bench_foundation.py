@@ -11,8 +11,8 @@ import nats
 from bench.common import BenchContext, Figure
 from shared.db import create_pool
 from shared.events.base import wrap
-from shared.messaging.outbox import OutboxRelay, enqueue
 from shared.events.streams import ALL_STREAMS
+from shared.messaging.outbox import OutboxRelay, enqueue
 from shared.messaging.publisher import ensure_streams, headers_for
 from shared.migrations import migrate, migrations_for
 from shared.service import create_broker
@@ -57,6 +57,11 @@ async def run(context: BenchContext) -> list[Figure]:
     await broker.stop()
     await pool.close()
     return [
-        Figure("outbox_relay_events_per_s", relay_rate, "events/s", baseline=raw_rate,
-               note="baseline: sequential raw JetStream publish"),
+        Figure(
+            "outbox_relay_events_per_s",
+            relay_rate,
+            "events/s",
+            baseline=raw_rate,
+            note="baseline: sequential raw JetStream publish",
+        ),
     ]

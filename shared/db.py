@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
-Pool = asyncpg.Pool
-Connection = asyncpg.Connection
+Pool: TypeAlias = asyncpg.Pool
+Connection: TypeAlias = asyncpg.Connection
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

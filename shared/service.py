@@ -99,9 +99,7 @@ def create_broker(settings: ServiceSettings) -> NatsBroker:
         security=_security(settings),
         name=settings.service_name,
         graceful_timeout=settings.graceful_timeout_seconds,
-        middlewares=[
-            NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)
-        ],
+        middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)],
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
         max_reconnect_attempts=-1,
     )
@@ -109,11 +107,11 @@ def create_broker(settings: ServiceSettings) -> NatsBroker:
 
 async def run_migrations(settings: ServiceSettings, migrations: Path) -> list[str]:
     pool = await create_pool(
-        settings.database_url.get_secret_value(), settings.schema, min_size=1, max_size=1
+        settings.database_url.get_secret_value(), settings.schema_name, min_size=1, max_size=1
     )
     try:
         async with pool.acquire() as conn:
-            return await migrate(conn, settings.schema, migrations_for(migrations))
+            return await migrate(conn, settings.schema_name, migrations_for(migrations))
     finally:
         await pool.close()
 
@@ -126,7 +124,7 @@ async def running(blueprint: ServiceBlueprint) -> AsyncIterator[ServiceRuntime]:
         await run_migrations(settings, blueprint.migrations)
     pool = await create_pool(
         settings.database_url.get_secret_value(),
-        settings.schema,
+        settings.schema_name,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
     )
@@ -135,7 +133,7 @@ async def running(blueprint: ServiceBlueprint) -> AsyncIterator[ServiceRuntime]:
         pool,
         broker,
         service=settings.service_name,
-        schema=settings.schema,
+        schema=settings.schema_name,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
     )
@@ -198,7 +196,9 @@ def create_app(blueprint: ServiceBlueprint) -> FastAPI:
 
     async def nats_ready() -> bool:
         runtime = holder.get("runtime")
-        return bool(runtime and runtime.broker.connection and runtime.broker.connection.is_connected)
+        return bool(
+            runtime and runtime.broker.connection and runtime.broker.connection.is_connected
+        )
 
     async def database_ready() -> bool:
         runtime = holder.get("runtime")

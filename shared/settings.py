@@ -53,5 +53,5 @@ class ServiceSettings(BaseSettings):
         return value
 
     @property
-    def schema(self) -> str:
+    def schema_name(self) -> str:
         return self.db_schema or self.service_name

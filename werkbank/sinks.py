@@ -128,7 +128,7 @@ class SmsSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 fault = sink.faults.pop()
@@ -144,7 +144,9 @@ class SmsSink:
                 sink.append(record)
                 self._answer(201, {"status": "queued", "id": f"sms-{time.time_ns()}"})
 
-            def _answer(self, code: int, body: dict[str, Any], retry_after: str | None = None) -> None:
+            def _answer(
+                self, code: int, body: dict[str, Any], retry_after: str | None = None
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -154,7 +156,7 @@ class SmsSink:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         if self.port == 0:

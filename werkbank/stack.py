@@ -132,13 +132,11 @@ class Postgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import pgserver
+        from pgserver import get_server  # type: ignore[attr-defined]
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
-        exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';"
-        )
+        self._server = get_server(self.data_dir, cleanup_mode="stop")
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
         if "(1 row)" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE};")
         uri: str = self._server.get_uri(DATABASE)
@@ -212,7 +210,7 @@ def _serve_until_signal(stack: EmbeddedStack, state_file: Path) -> None:
     info = stack.start()
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
-    print(json.dumps(asdict(info), indent=2), flush=True)  # noqa: T201
+    print(json.dumps(asdict(info), indent=2), flush=True)
     stopping = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:

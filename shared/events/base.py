@@ -59,7 +59,9 @@ class Envelope(BaseModel, Generic[DataT]):
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = Field(default=1, ge=1)
     correlationid: str = Field(min_length=1, description="One id for the whole flow.")
-    causationid: str | None = Field(default=None, description="The id of the event that caused this one.")
+    causationid: str | None = Field(
+        default=None, description="The id of the event that caused this one."
+    )
     data: DataT
 
     @field_validator("time")

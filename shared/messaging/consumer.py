@@ -24,10 +24,10 @@ from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.exceptions import HandlerException, NackMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsRouter, PullSub
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from prometheus_client import Counter, Histogram
-from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from shared.events.base import utc_now, wrap
@@ -139,7 +139,7 @@ class _GuardScope(BaseMiddleware):
 
     @property
     def raw(self) -> Msg:
-        raw: Msg = self.msg
+        raw: Msg = self.msg  # type: ignore[assignment]
         return raw
 
     @property
@@ -199,7 +199,7 @@ class _GuardScope(BaseMiddleware):
 
     async def _dead_letter(self, exc: Exception) -> None:
         spec = self.guard.spec
-        broker = self.context.get_local("broker") or self.context.get("broker")
+        broker: NatsBroker = self.context.get_local("broker") or self.context.get("broker")
         try:
             await self.guard.dead_letter(broker, self.raw, exc, self.delivered)
         except Exception as publish_error:
@@ -209,7 +209,9 @@ class _GuardScope(BaseMiddleware):
 
 
 def _is_permanent(exc: Exception) -> bool:
-    return isinstance(exc, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PermanentError)
+    return isinstance(
+        exc, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PermanentError
+    )
 
 
 def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:

@@ -27,9 +27,7 @@ log = logging.getLogger(__name__)
 OUTBOX_PUBLISHED = Counter(
     "werkbank_outbox_published_total", "Events published by the outbox relay", ["service"]
 )
-OUTBOX_ERRORS = Counter(
-    "werkbank_outbox_errors_total", "Failed outbox relay rounds", ["service"]
-)
+OUTBOX_ERRORS = Counter("werkbank_outbox_errors_total", "Failed outbox relay rounds", ["service"])
 OUTBOX_PENDING = Gauge(
     "werkbank_outbox_pending", "Outbox rows not yet published (last seen)", ["service"]
 )
@@ -45,7 +43,9 @@ ORDER BY seq
 LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
-_MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY($1)"
+_MARK_PUBLISHED = (
+    "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY($1)"
+)
 _COUNT_PENDING = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
 

@@ -39,12 +39,18 @@ async def publish_raw(
     return await broker.connection.jetstream().publish(subject, body, headers=headers)
 
 
-async def publish(broker: NatsBroker, envelope: Envelope[Any], subject: str | None = None) -> PubAck:
+async def publish(
+    broker: NatsBroker, envelope: Envelope[Any], subject: str | None = None
+) -> PubAck:
     """Publish straight away. Inside a unit of work use the outbox instead."""
-    return await publish_raw(broker, subject or envelope.subject, envelope.to_bytes(), headers_for(envelope))
+    return await publish_raw(
+        broker, subject or envelope.subject, envelope.to_bytes(), headers_for(envelope)
+    )
 
 
-async def ensure_streams(broker: NatsBroker, specs: tuple[StreamSpec, ...], replicas: int = 1) -> None:
+async def ensure_streams(
+    broker: NatsBroker, specs: tuple[StreamSpec, ...], replicas: int = 1
+) -> None:
     """Create or update each stream; safe to run from every replica at start-up."""
     js = broker.connection.jetstream()
     for spec in specs:

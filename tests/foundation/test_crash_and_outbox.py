@@ -70,7 +70,10 @@ async def test_an_event_whose_consumer_is_killed_before_the_ack_is_handled_once_
 
         await eventually(handler_started)
         process.kill()  # inside the handler's transaction: no commit, no ack
-        assert await db.fetchval("SELECT count(*) FROM probe.effects WHERE event_id = $1", event.id) == 0
+        assert (
+            await db.fetchval("SELECT count(*) FROM probe.effects WHERE event_id = $1", event.id)
+            == 0
+        )
 
         await process.start()
 
@@ -82,7 +85,10 @@ async def test_an_event_whose_consumer_is_killed_before_the_ack_is_handled_once_
 
         await eventually(handled, timeout=30)
         await asyncio.sleep(2.5)  # longer than ack_wait: a missing ack would show as a redelivery
-        assert await db.fetchval("SELECT count(*) FROM probe.effects WHERE event_id = $1", event.id) == 1
+        assert (
+            await db.fetchval("SELECT count(*) FROM probe.effects WHERE event_id = $1", event.id)
+            == 1
+        )
     finally:
         process.stop()
 
@@ -99,7 +105,9 @@ async def test_a_state_change_and_its_event_commit_together_and_a_rollback_publi
     try:
         committed = wrap(ProbeHappened(), source="tests")
         async with transaction(pool) as conn:
-            await conn.execute("INSERT INTO things (id, name) VALUES ($1, 'kept')", str(committed.id))
+            await conn.execute(
+                "INSERT INTO things (id, name) VALUES ($1, 'kept')", str(committed.id)
+            )
             await enqueue(conn, committed, subject)
 
         rolled_back = wrap(ProbeHappened(), source="tests")
@@ -117,9 +125,17 @@ async def test_a_state_change_and_its_event_commit_together_and_a_rollback_publi
         await eventually(published)
         await asyncio.sleep(0.5)
         messages = await read_all(client, "MATCHING", subject)
-        assert [msg.headers["Nats-Msg-Id"] for msg in messages if msg.headers] == [str(committed.id)]
-        assert await pool.fetchval("SELECT count(*) FROM things WHERE id = $1", str(rolled_back.id)) == 0
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", rolled_back.id) == 0
+        assert [msg.headers["Nats-Msg-Id"] for msg in messages if msg.headers] == [
+            str(committed.id)
+        ]
+        assert (
+            await pool.fetchval("SELECT count(*) FROM things WHERE id = $1", str(rolled_back.id))
+            == 0
+        )
+        assert (
+            await pool.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", rolled_back.id)
+            == 0
+        )
     finally:
         await relay.stop()
         await broker.stop()
@@ -142,7 +158,8 @@ async def test_a_relay_killed_mid_publish_loses_nothing_and_duplicates_nothing(
 
     async def some_published() -> bool:
         count: int = await db.fetchval(
-            "SELECT count(*) FROM probe.outbox WHERE subject = $1 AND published_at IS NOT NULL", subject
+            "SELECT count(*) FROM probe.outbox WHERE subject = $1 AND published_at IS NOT NULL",
+            subject,
         )
         return count > 0
 
@@ -154,6 +171,7 @@ async def test_a_relay_killed_mid_publish_loses_nothing_and_duplicates_nothing(
 
     await process.start()
     try:
+
         async def all_published() -> bool:
             count: int = await db.fetchval(
                 "SELECT count(*) FROM probe.outbox WHERE subject = $1 AND published_at IS NULL",

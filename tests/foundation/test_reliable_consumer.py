@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -52,7 +53,9 @@ def probe_event(action: str = "ok", **extra: Any) -> Envelope[ProbeHappened]:
 
 
 async def effects(db: asyncpg.Connection, event_id: uuid.UUID) -> int:
-    count: int = await db.fetchval("SELECT count(*) FROM probe.effects WHERE event_id = $1", event_id)
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM probe.effects WHERE event_id = $1", event_id
+    )
     return count
 
 
@@ -121,7 +124,7 @@ async def test_a_failing_handler_is_retried_with_a_delay_then_dead_lettered_with
     await eventually(dead_lettered, timeout=30)
     tried = await attempts(db, event.id)
     assert len(tried) == spec.max_deliver
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(tried, tried[1:], strict=False)]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(tried)]
     for gap, delay in zip(gaps, spec.backoff, strict=False):
         assert gap >= delay * 0.9, f"redelivered after {gap:.2f} s, expected a delay of {delay} s"
     [letter] = await dead_letters(client, run_id)

@@ -51,7 +51,7 @@ async def in_process(blueprint: ServiceBlueprint) -> AsyncIterator[RunningServic
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve())
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -96,7 +96,7 @@ class ServiceProcess:
 
     async def start(self) -> None:
         log_file = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, "run"],
             env=self.env,
             cwd=REPO,

@@ -10,7 +10,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 
-async def read_all(client: NatsClient, stream: str, subject: str, *, idle: float = 0.5) -> list[Msg]:
+async def read_all(
+    client: NatsClient, stream: str, subject: str, *, idle: float = 0.5
+) -> list[Msg]:
     """Every message on ``subject`` in ``stream`` now, via an ephemeral consumer."""
     js = client.jetstream()
     sub = await js.pull_subscribe(
