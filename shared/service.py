@@ -29,6 +29,8 @@ from shared.db import Pool, create_pool, ping
 from shared.events.streams import ALL_STREAMS
 from shared.http import create_http_app
 from shared.logging import configure_logging
+from shared.messaging.consumer import GuardedRouter
+from shared.messaging.exhausted import ExhaustedDeliveriesListener
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ensure_streams
 from shared.migrations import migrate, migrations_for
@@ -139,14 +141,20 @@ async def running(blueprint: ServiceBlueprint) -> AsyncIterator[ServiceRuntime]:
     )
     runtime = ServiceRuntime(settings=settings, pool=pool, broker=broker, relay=relay)
     tasks: list[asyncio.Task[None]] = []
+    exhausted: ExhaustedDeliveriesListener | None = None
     try:
-        for router in blueprint.consumers(runtime):
+        routers = list(blueprint.consumers(runtime))
+        for router in routers:
             broker.include_router(router)
         await broker.connect()
         await ensure_streams(broker, ALL_STREAMS, settings.stream_replicas)
         for hook in blueprint.on_start:
             await hook(runtime)
         await broker.start()
+        exhausted = ExhaustedDeliveriesListener(
+            broker.connection, [r.spec for r in routers if isinstance(r, GuardedRouter)]
+        )
+        await exhausted.start(broker)
         await relay.start()
         tasks = [
             asyncio.create_task(_keep_running(task, runtime), name=task.__name__)
@@ -161,6 +169,8 @@ async def running(blueprint: ServiceBlueprint) -> AsyncIterator[ServiceRuntime]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await relay.stop()
+        if exhausted is not None:
+            await exhausted.stop()
         await broker.stop()
         for hook in blueprint.on_stop:
             with contextlib.suppress(Exception):

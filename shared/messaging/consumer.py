@@ -226,9 +226,17 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
     )
 
 
-def reliable_router(spec: ConsumerSpec) -> NatsRouter:
+class GuardedRouter(NatsRouter):
+    """A router whose subscribers are guarded by ``DeliveryGuard`` for one consumer spec."""
+
+    def __init__(self, spec: ConsumerSpec) -> None:
+        super().__init__(middlewares=[DeliveryGuard(spec)])
+        self.spec = spec
+
+
+def reliable_router(spec: ConsumerSpec) -> GuardedRouter:
     """A router whose subscribers are guarded by ``DeliveryGuard`` for ``spec``."""
-    return NatsRouter(middlewares=[DeliveryGuard(spec)])
+    return GuardedRouter(spec)
 
 
 def reliable_subscriber(router: NatsRouter, spec: ConsumerSpec) -> Callable[[Any], Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import uuid
@@ -11,9 +12,12 @@ from typing import Any
 import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from shared.events.base import Envelope, wrap
 from shared.events.deadletter import EventDeadLettered
+from shared.messaging.exhausted import ExhaustedDeliveriesListener
 from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
 from tests.support.probe import ProbeHappened, ProbeSettings, build, probe_spec, probe_subject
 from tests.support.streams import read_all
@@ -182,3 +186,43 @@ async def test_health_readiness_and_metrics_answer(probe: RunningService) -> Non
         assert ready == {"status": "ready", "checks": {"nats": True, "database": True}}
         metrics = (await http.get("/metrics")).text
         assert "werkbank_events_handled_total" in metrics
+
+
+async def test_an_event_never_acknowledged_is_dead_lettered_when_its_deliveries_run_out(
+    probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
+) -> None:
+    # A second consumer that fetches but never acks stands in for a process that dies on
+    # every delivery; the server gives up after max_deliver and only says so in an advisory.
+    spec = probe_spec(f"{run_id}x")
+    js = client.jetstream()
+    await js.add_consumer(
+        spec.stream.name,
+        ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=spec.subject,
+            ack_wait=0.5,
+            max_deliver=2,
+            ack_policy=AckPolicy.EXPLICIT,
+        ),
+    )
+    listener = ExhaustedDeliveriesListener(client, [spec])
+    await listener.start(probe.runtime.broker)
+    try:
+        event = probe_event()
+        await publish(client, event, spec.subject)
+        sub = await js.pull_subscribe_bind(spec.durable, spec.stream.name)
+        for _ in range(3):  # the third pull finds the event exhausted
+            with contextlib.suppress(NatsTimeoutError):
+                await sub.fetch(1, timeout=1.0)
+        await sub.unsubscribe()
+
+        async def dead_lettered() -> bool:
+            return len(await dead_letters(client, f"{run_id}x")) == 1
+
+        await eventually(dead_lettered, timeout=15)
+        [letter] = await dead_letters(client, f"{run_id}x")
+        assert letter.original_msg_id == str(event.id)
+        assert "no acknowledgement after 2 deliveries" in letter.reason
+        assert json.loads(letter.original_body)["id"] == str(event.id)
+    finally:
+        await listener.stop()
