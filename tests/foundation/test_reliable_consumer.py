@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from shared.events.base import Envelope, wrap
@@ -212,7 +211,7 @@ async def test_an_event_never_acknowledged_is_dead_lettered_when_its_deliveries_
         await publish(client, event, spec.subject)
         sub = await js.pull_subscribe_bind(spec.durable, spec.stream.name)
         for _ in range(3):  # the third pull finds the event exhausted
-            with contextlib.suppress(NatsTimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await sub.fetch(1, timeout=1.0)
         await sub.unsubscribe()
 

@@ -6,7 +6,6 @@ import contextlib
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 
@@ -25,7 +24,7 @@ async def read_all(
         while True:
             try:
                 batch = await sub.fetch(500, timeout=idle)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py raises both its own and asyncio's
                 break
             for msg in batch:
                 await msg.ack()
