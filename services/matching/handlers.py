@@ -10,7 +10,7 @@ from faststream.nats import NatsRouter
 
 from services.matching import repository
 from shared.events.base import Envelope
-from shared.events.booking import BookingEvent
+from shared.events.booking import BookingEvent, FeedbackGiven
 from shared.events.streams import MATCHING_ON_BOOKING
 from shared.messaging import handle_once, reliable_router, reliable_subscriber
 from shared.service import ServiceRuntime
@@ -25,6 +25,9 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
     async def on_event(envelope: Envelope[BookingEvent]) -> None:
         async def effect(conn: asyncpg.Connection) -> None:
             await repository.record_received(conn, envelope.type)
+            event = envelope.data
+            if isinstance(event, FeedbackGiven) and event.rating is not None:
+                await repository.rate_provider(conn, event.provider_id, (event.rating - 1) / 3)
 
         handled = await handle_once(runtime.pool, MATCHING_ON_BOOKING.durable, envelope, effect)
         log.info("event received", extra={"event_id": str(envelope.id), "first_time": handled})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
@@ -15,3 +16,4 @@ class MatchingSettings(ServiceSettings):
     service_name: ClassVar[str] = "matching"
 
     http_port: int = 8081
+    taxonomy_path: Path | None = None
