@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
 
 from services.booking import api, handlers
 from services.booking.settings import BookingSettings
-from shared.service import ServiceBlueprint, command_line
+from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+async def load_rsvp_secret(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, BookingSettings)
+    if settings.rsvp_secret is None:
+        log.warning("BOOKING_RSVP_SECRET is not set: RSVP links will not survive a restart")
+        runtime.state["rsvp_secret"] = secrets.token_bytes(32)
+    else:
+        runtime.state["rsvp_secret"] = settings.rsvp_secret.get_secret_value().encode()
 
 
 def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
@@ -16,7 +29,9 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
         settings=settings or BookingSettings(),
         migrations=MIGRATIONS,
         consumers=handlers.consumers,
-        routers=[api.router],
+        routers=[api.router, api.attendees],
+        on_start=[load_rsvp_secret],
+        background=[handlers.reminder_loop],
         title="Werkbank booking",
     )
 

@@ -1,14 +1,18 @@
-"""Event handlers of the booking service: thin adapters from events to the domain."""
+"""Event handlers and background loops of the booking service."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 from faststream.nats import NatsRouter
 
-from services.booking import repository
+from services.booking import repository, service
+from services.booking.settings import BookingSettings
+from shared.db import transaction
 from shared.events.base import Envelope
 from shared.events.matching import MatchAccepted
 from shared.events.streams import BOOKING_ON_MATCHING
@@ -18,15 +22,37 @@ from shared.service import ServiceRuntime
 log = logging.getLogger(__name__)
 
 
+def _settings(runtime: ServiceRuntime) -> BookingSettings:
+    settings = runtime.settings
+    assert isinstance(settings, BookingSettings)
+    return settings
+
+
 def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
     router = reliable_router(BOOKING_ON_MATCHING)
 
     @reliable_subscriber(router, BOOKING_ON_MATCHING)
-    async def on_event(envelope: Envelope[MatchAccepted]) -> None:
+    async def on_match_accepted(envelope: Envelope[MatchAccepted]) -> None:
         async def effect(conn: asyncpg.Connection) -> None:
             await repository.record_received(conn, envelope.type)
+            details = await service.book_match(
+                conn, envelope, _settings(runtime), runtime.state["rsvp_secret"], datetime.now(UTC)
+            )
+            if details is not None:
+                log.info(
+                    "meeting booked",
+                    extra={"meeting_id": details.meeting_id, "match_id": details.match_id},
+                )
 
-        handled = await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
-        log.info("event received", extra={"event_id": str(envelope.id), "first_time": handled})
+        await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
 
     return [router]
+
+
+async def reminder_loop(runtime: ServiceRuntime) -> None:
+    """Publishes due reminders; replicas share the work through SKIP LOCKED."""
+    while True:
+        async with transaction(runtime.pool) as conn:
+            sent = await service.publish_due_reminders(conn, datetime.now(UTC))
+        if sent == 0:
+            await asyncio.sleep(_settings(runtime).reminder_poll_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import EmailStr, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -15,3 +16,15 @@ class BookingSettings(ServiceSettings):
     service_name: ClassVar[str] = "booking"
 
     http_port: int = 8082
+    organizer_name: str = "Digitale Werkbank"
+    organizer_email: EmailStr = "werkbank@wirtschaftsfoerderung-dortmund.de"
+    public_base_url: str = "http://127.0.0.1:8082"
+    rsvp_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for RSVP links; without it a random one per process"
+    )
+    reminder_leads_minutes: tuple[int, ...] = (24 * 60, 120)
+    meeting_minutes: int = Field(default=60, ge=15, le=480)
+    buffer_minutes: int = Field(default=15, ge=0, le=120)
+    minimum_notice_hours: int = Field(default=24, ge=0)
+    horizon_days: int = Field(default=42, ge=1, le=365)
+    reminder_poll_seconds: float = Field(default=5.0, gt=0)
