@@ -1,7 +1,54 @@
-"""The staff HTTP API of the notify service."""
+"""The staff HTTP API of the notify service: the delivery log, and resending."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from services.notify import repository, service
+from shared.db import transaction
+from shared.events.streams import NOTIFY_ON_BOOKING
+from shared.http import staff_token_dependency
+from shared.service import ServiceRuntime
+
+
+def _token(request: Request) -> str | None:
+    token = request.app.state.runtime.settings.staff_token
+    return token.get_secret_value() if token else None
+
+
+Staff = Annotated[str, Depends(staff_token_dependency(_token))]
 router = APIRouter(prefix="/api/notify", tags=["notify"])
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+@router.get("/deliveries")
+async def deliveries(
+    request: Request,
+    _: Staff,
+    meeting_id: Annotated[str | None, Query(max_length=64)] = None,
+    contact_id: Annotated[str | None, Query(max_length=64)] = None,
+    status_filter: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    async with transaction(_runtime(request).pool) as conn:
+        return await repository.search(conn, meeting_id, contact_id, status_filter, limit)
+
+
+@router.post("/deliveries/{delivery_id}/resend")
+async def resend(delivery_id: str, request: Request, _: Staff) -> dict[str, str]:
+    runtime = _runtime(request)
+    async with transaction(runtime.pool) as conn:
+        if await repository.reopen(conn, delivery_id) is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "only a failed or dead delivery can be resent"
+            )
+    outcome = await service.attempt(
+        runtime.pool, runtime.state["outbound"], delivery_id, NOTIFY_ON_BOOKING.max_deliver
+    )
+    return {"delivery_id": delivery_id, "outcome": outcome}

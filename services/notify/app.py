@@ -1,14 +1,34 @@
-"""Composition root of the notify service: wires settings, handlers and endpoints."""
+"""Composition root of the notify service: wires settings, senders, handlers and endpoints."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
 from services.notify import api, handlers
+from services.notify.service import Outbound
 from services.notify.settings import NotifySettings
-from shared.service import ServiceBlueprint, command_line
+from services.notify.texts import Texts
+from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def open_outbound(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, NotifySettings)
+    runtime.state["outbound"] = Outbound(
+        settings=settings,
+        texts=Texts(settings.template_dir),
+        http=httpx.AsyncClient(limits=httpx.Limits(max_connections=50)),
+    )
+
+
+async def close_outbound(runtime: ServiceRuntime) -> None:
+    outbound: Outbound | None = runtime.state.get("outbound")
+    if outbound is not None:
+        await outbound.http.aclose()
 
 
 def build(settings: NotifySettings | None = None) -> ServiceBlueprint:
@@ -17,6 +37,9 @@ def build(settings: NotifySettings | None = None) -> ServiceBlueprint:
         migrations=MIGRATIONS,
         consumers=handlers.consumers,
         routers=[api.router],
+        on_start=[open_outbound],
+        on_stop=[close_outbound],
+        background=[handlers.held_loop],
         title="Werkbank notify",
     )
 
