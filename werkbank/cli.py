@@ -7,21 +7,24 @@ that they are healthy, and stops everything again. ``werkbank up`` keeps them ru
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from werkbank.demo import print_summary, run_demo
 from werkbank.stack import EmbeddedStack, StackInfo
 
 app = typer.Typer(help="Werkbank: matching, booking and notifications for the digitalisation desk.")
@@ -123,19 +126,27 @@ def health_table(status: dict[str, dict[str, object]], handles: list[ServiceHand
 
 
 @app.command()
-def demo() -> None:
-    """Start the embedded stack and the three services, show they are healthy, stop everything."""
+def demo(
+    timeout: Annotated[float, typer.Option(help="seconds the flow may take")] = 120.0,
+) -> None:
+    """Run the main job on sample data over the embedded stack, show the result, stop everything."""
     root = Path("var/demo").resolve()
+    shutil.rmtree(root, ignore_errors=True)  # every demo starts from scratch
     stack = EmbeddedStack(root / "stack")
     handles: list[ServiceHandle] = []
     try:
         with console.status("starting NATS, PostgreSQL and the SMTP and SMS sinks…"):
             info = stack.start()
         console.print(f"[green]embedded stack up[/] (NATS {info.nats_url})")
+        token = os.urandom(16).hex()
         with console.status("starting matching, booking and notify…"):
-            handles = start_services(info, token=os.urandom(16).hex(), log_dir=root / "logs")
+            handles = start_services(info, token=token, log_dir=root / "logs")
             status = wait_until_healthy(handles)
         console.print(health_table(status, handles))
+        result = asyncio.run(
+            run_demo({h.name: h.url for h in handles}, token, console, timeout=timeout)
+        )
+        print_summary(result, console, Path(info.mail_dir), Path(info.sms_file))
         console.print(f"Service logs: {root / 'logs'}")
     finally:
         stop_services(handles)
@@ -208,3 +219,157 @@ def down(state_file: Annotated[Path, typer.Option()] = STATE) -> None:
 
 def main() -> None:
     app()
+
+
+def _connection(state_file: Path = STATE) -> tuple[dict[str, str], str]:
+    """Service URLs and the staff token: from the environment, else from `werkbank up`."""
+    urls = {
+        name: os.environ.get(f"WERKBANK_{name.upper()}_URL", f"http://127.0.0.1:{port}")
+        for name, port in SERVICES.items()
+    }
+    token = os.environ.get("WERKBANK_STAFF_TOKEN")
+    if token is None and state_file.exists():
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        urls = {
+            **state["services"],
+            **{k: v for k, v in urls.items() if f"WERKBANK_{k.upper()}_URL" in os.environ},
+        }
+        token = state["staff_token"]
+    if token is None:
+        console.print(
+            "[red]no staff token[/]: set WERKBANK_STAFF_TOKEN or start the stack with `werkbank up`"
+        )
+        raise typer.Exit(2)
+    return urls, token
+
+
+def _request(service: str, method: str, path: str, **kwargs: Any) -> Any:
+    urls, token = _connection()
+    try:
+        answer = httpx.request(
+            method,
+            f"{urls[service]}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except httpx.ConnectError:
+        console.print(
+            f"[red]{service} is not reachable at {urls[service]}[/]: start it with `make up`"
+        )
+        raise typer.Exit(3) from None
+    if answer.status_code >= 400:
+        console.print(f"[red]{service} answered {answer.status_code}[/]: {answer.text}")
+        raise typer.Exit(1)
+    return answer.json()
+
+
+def _show(rows: Any, as_json: bool, columns: tuple[str, ...], title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows if isinstance(rows, list) else [rows]:
+        table.add_row(*(str(row.get(column, "")) for column in columns))
+    console.print(table)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@app.command()
+def needs(as_json: JsonOption = False) -> None:
+    """List the needs."""
+    _show(
+        _request("matching", "GET", "/api/matching/needs"),
+        as_json,
+        ("need_id", "company_id", "title", "status"),
+        "Needs",
+    )
+
+
+@app.command()
+def match(need_id: str, as_json: JsonOption = False) -> None:
+    """Run matching for one need and show the proposals."""
+    _show(
+        _request("matching", "POST", f"/api/matching/needs/{need_id}/match"),
+        as_json,
+        ("proposal_id", "rank", "provider_id", "score"),
+        f"Proposals for {need_id}",
+    )
+
+
+@app.command()
+def proposals(need_id: str, as_json: JsonOption = False) -> None:
+    """Show the latest proposals of a need."""
+    _show(
+        _request("matching", "GET", f"/api/matching/needs/{need_id}/proposals"),
+        as_json,
+        ("proposal_id", "rank", "provider_id", "score", "status"),
+        f"Proposals for {need_id}",
+    )
+
+
+@app.command()
+def accept(proposal_id: str, as_json: JsonOption = False) -> None:
+    """Accept a proposal: booking arranges the meeting."""
+    _show(
+        _request("matching", "POST", f"/api/matching/proposals/{proposal_id}/accept"),
+        as_json,
+        ("match_id", "status"),
+        "Accepted",
+    )
+
+
+@app.command()
+def meetings(as_json: JsonOption = False) -> None:
+    """List the meetings."""
+    _show(
+        _request("booking", "GET", "/api/booking/meetings"),
+        as_json,
+        ("meeting_id", "match_id", "status", "sequence", "starts_at"),
+        "Meetings",
+    )
+
+
+@app.command()
+def reschedule(meeting_id: str, start: str, as_json: JsonOption = False) -> None:
+    """Move a meeting to START (ISO 8601 with offset, e.g. 2026-12-01T10:00:00+01:00)."""
+    _show(
+        _request(
+            "booking",
+            "POST",
+            f"/api/booking/meetings/{meeting_id}/reschedule",
+            json={"start": start},
+        ),
+        as_json,
+        ("meeting_id", "start"),
+        "Rescheduled",
+    )
+
+
+@app.command()
+def cancel(meeting_id: str, reason: str = "", as_json: JsonOption = False) -> None:
+    """Cancel a meeting: every attendee gets a METHOD:CANCEL."""
+    _show(
+        _request(
+            "booking", "POST", f"/api/booking/meetings/{meeting_id}/cancel", json={"reason": reason}
+        ),
+        as_json,
+        ("meeting_id", "status"),
+        "Cancelled",
+    )
+
+
+@app.command()
+def deliveries(meeting_id: str | None = None, as_json: JsonOption = False) -> None:
+    """Search the delivery log."""
+    params = {"meeting_id": meeting_id} if meeting_id else {}
+    _show(
+        _request("notify", "GET", "/api/notify/deliveries", params=params),
+        as_json,
+        ("delivery_id", "meeting_id", "channel", "status", "attempts", "last_error"),
+        "Deliveries",
+    )

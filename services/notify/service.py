@@ -19,6 +19,7 @@ import httpx
 from services.notify import repository
 from services.notify.domain.messages import (
     Email,
+    InvalidAddressError,
     InvalidNumberError,
     e164,
     imip_message,
@@ -106,7 +107,7 @@ async def attempt(pool: Pool, outbound: Outbound, delivery: str, max_attempts: i
                 return "held"
         try:
             sent_id = await _send(outbound, row["channel"], payload)
-        except (PermanentDeliveryError, InvalidNumberError) as exc:
+        except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
             await _fail(conn, row, "failed", str(exc), permanent=True)
             return "failed"
         except TransientError as exc:

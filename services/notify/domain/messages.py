@@ -23,6 +23,23 @@ class InvalidNumberError(ValueError):
     pass
 
 
+class InvalidAddressError(ValueError):
+    pass
+
+
+def ascii_address(address: str) -> str:
+    """The address as SMTP without SMTPUTF8 needs it: an internationalised domain in punycode."""
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        raise InvalidAddressError("not an email address")
+    if not local.isascii():
+        raise InvalidAddressError("the mailbox name needs SMTPUTF8, which is not supported")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError as exc:
+        raise InvalidAddressError("the domain is not a valid internationalised name") from exc
+
+
 def e164(number: str, region: str = "DE") -> str:
     try:
         parsed = phonenumbers.parse(number, region)
@@ -98,8 +115,8 @@ def imip_message(mail: Email) -> EmailMessage:
     """multipart/mixed > (multipart/alternative > text, html, text/calendar) + invite.ics."""
     method = calendar_method(mail.ics)
     message = EmailMessage()
-    message["From"] = formataddr((mail.sender_name, mail.sender))
-    message["To"] = formataddr((mail.recipient_name, mail.recipient))
+    message["From"] = formataddr((mail.sender_name, ascii_address(mail.sender)))
+    message["To"] = formataddr((mail.recipient_name, ascii_address(mail.recipient)))
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.date)
     message["Message-ID"] = mail.message_id
