@@ -62,10 +62,14 @@ async def _gather_limited(calls: list[Any], limit: int = 8) -> list[Any]:
 
 
 async def run_demo(
-    urls: dict[str, str], token: str, console: Console, timeout: float = 120
+    urls: dict[str, str],
+    token: str,
+    console: Console,
+    timeout: float = 120,
+    data: dict[str, Any] | None = None,
 ) -> DemoResult:
     started = time.monotonic()
-    data = generate()
+    data = data or generate()
     staff = Staff(urls, token)
     try:
         with Progress(console=console) as progress:

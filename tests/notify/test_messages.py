@@ -18,7 +18,10 @@ from services.notify.domain.messages import (
 
 
 def test_an_internationalised_domain_is_sent_in_punycode() -> None:
-    assert ascii_address("sabine.wolf@reisebüro-11.example") == "sabine.wolf@xn--reisebro-11-yhb.example"
+    assert (
+        ascii_address("sabine.wolf@reisebüro-11.example")
+        == "sabine.wolf@xn--reisebro-11-yhb.example"
+    )
 
 
 def test_a_non_ascii_mailbox_name_is_refused_permanently() -> None:

@@ -1,0 +1,111 @@
+"""The whole flow over the real servers, with the three services as separate processes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from tests.support.harness import ServiceProcess, eventually
+from werkbank.cli import app
+from werkbank.demo import run_demo
+from werkbank.sample_data import generate
+from werkbank.stack import StackInfo
+
+pytestmark = pytest.mark.integration
+TOKEN = "e2e-token"
+
+
+@pytest.fixture(scope="module")
+async def services(stack: StackInfo) -> AsyncIterator[dict[str, ServiceProcess]]:
+    suffix = uuid.uuid4().hex[:6]
+    running: dict[str, ServiceProcess] = {}
+    try:
+        for name in ("matching", "booking", "notify"):
+            prefix = f"{name.upper()}_"
+            env = {
+                **stack.service_env(prefix),
+                f"{prefix}DB_SCHEMA": f"e2e_{name}_{suffix}",
+                f"{prefix}STAFF_TOKEN": TOKEN,
+            }
+            running[name] = ServiceProcess(f"services.{name}", env, f"{prefix}HTTP_PORT")
+            await running[name].start()
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
+
+
+def invites(mail_dir: str, method: str) -> Counter[str]:
+    received: Counter[str] = Counter()
+    for path in Path(mail_dir).glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar" and part.get_param("method") == method:
+                received[str(message["To"]).split("<")[-1].rstrip(">").lower()] += 1
+    return received
+
+
+async def test_needs_become_proposals_meetings_invites_and_sms_and_a_cancel_reaches_everyone(
+    services: dict[str, ServiceProcess], stack: StackInfo
+) -> None:
+    data = generate(companies=12, providers=12, seed=7)
+    urls = {name: process.base_url for name, process in services.items()}
+    result = await run_demo(urls, TOKEN, Console(quiet=True), timeout=90, data=data)
+
+    assert all(result.proposals[need_id] for need_id in data["needs"]), "every need got proposals"
+    meetings = {m["match_id"]: m for m in result.meetings}
+    assert len(meetings) == len(result.meetings) == len(data["needs"])
+    spans = sorted(
+        (m["starts_at"], m["ends_at"], m["details"]["place"]["room_id"]) for m in result.meetings
+    )
+    for room in {span[2] for span in spans}:
+        in_room = [span for span in spans if span[2] == room]
+        for earlier, later in itertools.pairwise(in_room):
+            assert earlier[1] <= later[0], "two meetings overlap in one room"
+
+    attendees = [
+        attendee["contact"]
+        for meeting in result.meetings
+        for attendee in meeting["details"]["attendees"]
+    ]
+    requests = invites(stack.mail_dir, "REQUEST")
+    for contact in attendees:
+        address = contact["email"].lower().split("@")
+        ascii_address = f"{address[0]}@{address[1].encode('idna').decode()}"
+        assert requests[ascii_address] >= 1
+    per_meeting = Counter(d["meeting_id"] for d in result.deliveries if d["channel"] == "email")
+    assert all(count == 2 for count in per_meeting.values()), "exactly one invite per attendee"
+    assert {d["status"] for d in result.deliveries} == {"sent"}
+
+    phones = {c["phone"] for c in attendees if c.get("phone") and c.get("sms_consent")}
+    sms_lines = Path(stack.sms_file).read_text(encoding="utf-8")
+    assert phones
+    assert all(phone in sms_lines for phone in phones)
+
+    meeting = result.meetings[0]
+    runner = CliRunner()
+    outcome = runner.invoke(
+        app,
+        ["cancel", meeting["meeting_id"], "--json"],
+        env={"WERKBANK_BOOKING_URL": urls["booking"], "WERKBANK_STAFF_TOKEN": TOKEN},
+    )
+    assert outcome.exit_code == 0, outcome.output
+    cancelled_for = [a["contact"]["email"] for a in meeting["details"]["attendees"]]
+
+    async def cancels_arrived() -> bool:
+        cancels = invites(stack.mail_dir, "CANCEL")
+        return all(
+            cancels[f"{e.split('@')[0].lower()}@{e.split('@')[1].encode('idna').decode()}"] >= 1
+            for e in cancelled_for
+        )
+
+    await eventually(cancels_arrived, timeout=30)
