@@ -97,40 +97,49 @@ async def run_demo(
                 "matching needs and accepting the top proposals", total=len(data["needs"])
             )
             proposals: dict[str, list[dict[str, Any]]] = {}
+            matches: set[str] = set()
             for need_id in data["needs"]:
                 found = await staff.call("matching", "POST", f"/api/matching/needs/{need_id}/match")
                 proposals[need_id] = found
                 if found:
-                    await staff.call(
-                        "matching",
-                        "POST",
-                        f"/api/matching/proposals/{found[0]['proposal_id']}/accept",
+                    top = found[0]["proposal_id"]
+                    accepted = await staff.call(
+                        "matching", "POST", f"/api/matching/proposals/{top}/accept"
                     )
+                    matches.add(accepted["match_id"])
                 progress.advance(matching)
-            accepted = sum(1 for found in proposals.values() if found)
-            booking = progress.add_task("booking meetings at the Werkbank", total=accepted)
-            meetings = await _wait_for(
-                lambda: staff.call(
+            booking = progress.add_task("booking meetings at the Werkbank", total=len(matches))
+
+            # Only this run's meetings and deliveries count: a stack may hold older ones.
+            async def ours() -> list[dict[str, Any]]:
+                rows = await staff.call(
                     "booking", "GET", "/api/booking/meetings", params={"limit": 1000}
-                ),
-                lambda rows: len(rows) >= accepted,
-                progress,
-                booking,
-                timeout,
+                )
+                return [row for row in rows if row["match_id"] in matches]
+
+            meetings = await _wait_for(
+                ours, lambda rows: len(rows) >= len(matches), progress, booking, timeout
             )
+            meeting_ids = {m["meeting_id"] for m in meetings}
             expected = _expected_deliveries(meetings)
             delivering = progress.add_task("delivering invites and SMS", total=expected)
-            deliveries = await _wait_for(
-                lambda: staff.call(
+
+            async def delivered() -> list[dict[str, Any]]:
+                rows = await staff.call(
                     "notify", "GET", "/api/notify/deliveries", params={"limit": 5000}
-                ),
-                lambda rows: (
-                    sum(r["status"] in ("sent", "failed", "dead") for r in rows) >= expected
-                ),
+                )
+                return [row for row in rows if row["meeting_id"] in meeting_ids]
+
+            def finished(rows: list[dict[str, Any]]) -> int:
+                return sum(row["status"] in ("sent", "failed", "dead") for row in rows)
+
+            deliveries = await _wait_for(
+                delivered,
+                lambda rows: finished(rows) >= expected,
                 progress,
                 delivering,
                 timeout,
-                measure=lambda rows: sum(r["status"] in ("sent", "failed", "dead") for r in rows),
+                measure=finished,
             )
     finally:
         await staff.close()
