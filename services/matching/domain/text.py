@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -54,16 +55,22 @@ _STOPWORDS = frozenset(
 )
 
 
-def tokens(text: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def tokens(text: str) -> tuple[str, ...]:
+    """Stemmed terms; cached, because provider profiles are scored again on every query."""
     words = [word.lower() for word in _WORD.findall(text)]
     kept = [word for word in words if word not in _STOPWORDS and len(word) > 2]
-    stems: list[str] = _STEMMER.stemWords(kept)
-    return stems
+    return tuple(_STEMMER.stemWords(kept))
+
+
+@lru_cache(maxsize=200_000)
+def _term_counts(text: str) -> Counter[str]:
+    return Counter(tokens(text))
 
 
 class Bm25:
     def __init__(self, documents: Iterable[str], k1: float = 1.4, b: float = 0.75) -> None:
-        self._docs = [Counter(tokens(doc)) for doc in documents]
+        self._docs = [_term_counts(doc) for doc in documents]
         self._lengths = [sum(doc.values()) for doc in self._docs]
         self._avg = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
         frequency: Counter[str] = Counter()

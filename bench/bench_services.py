@@ -1,0 +1,137 @@
+"""Service figures: matching's ranking, booking's slot search, notify's email throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosmtplib
+
+from bench.common import BenchContext, Figure, median, percentile
+from services.booking.domain.calendar import BERLIN, MeetingType, Room, Venue, find_slots
+from services.matching.domain.model import Need, Provider, Taxonomy
+from services.matching.domain.scoring import rank
+from services.notify.domain.messages import Email, imip_message
+from shared.events.common import ServiceType
+from werkbank.sample_data import NEEDS, PROVIDERS
+from werkbank.sinks import SmtpSink
+
+
+def matching_figures(providers_count: int = 5000, queries: int = 30) -> list[Figure]:
+    rng = random.Random(1)
+    taxonomy = Taxonomy.load()
+    providers = [
+        Provider(
+            provider_id=f"p{i}",
+            name=f"p{i}",
+            profile=PROVIDERS[i % len(PROVIDERS)][2],
+            categories=tuple(PROVIDERS[i % len(PROVIDERS)][1]),
+            lat=51.5 + rng.uniform(-0.2, 0.2),
+            lon=7.46 + rng.uniform(-0.2, 0.2),
+        )
+        for i in range(providers_count)
+    ]
+    timings = []
+    for index in range(queries):
+        category, service_type, title, description = NEEDS[index % len(NEEDS)]
+        need = Need(
+            f"n{index}",
+            "c",
+            title,
+            description,
+            (category,),
+            ServiceType(service_type),
+            lat=51.51,
+            lon=7.46,
+        )
+        started = time.perf_counter()
+        rank(need, providers, taxonomy, top=10)
+        timings.append((time.perf_counter() - started) * 1000)
+    return [
+        Figure(
+            f"matching_rank_{providers_count}_providers_p50",
+            median(timings),
+            "ms",
+            goal="p50 <= 10 ms at 100,000 providers",
+            note="plain per-provider Python scoring",
+        ),
+        Figure(f"matching_rank_{providers_count}_providers_p99", percentile(timings, 99), "ms"),
+    ]
+
+
+def booking_figures(searches: int = 50) -> list[Figure]:
+    venue = Venue(
+        "w", "Werkbank", "Dortmund", rooms=tuple(Room(f"r{i}", f"Raum {i}") for i in range(10))
+    )
+    kind = MeetingType(horizon=timedelta(days=365))
+    now = datetime(2027, 1, 4, 7, tzinfo=UTC)
+    busy: dict[str, list[tuple[datetime, datetime]]] = {"provider": []}
+    day = now.astimezone(BERLIN).replace(hour=9, minute=0)
+    for offset in range(365):  # a year of meetings for the provider: 09:00-15:00 every day
+        start = day + timedelta(days=offset)
+        busy["provider"].append((start, start + timedelta(hours=6)))
+    timings = []
+    for _ in range(searches):
+        started = time.perf_counter()
+        find_slots(venue, kind, now, busy, ["provider", "company"])
+        timings.append((time.perf_counter() - started) * 1000)
+    return [Figure("booking_slot_search_p50", median(timings), "ms", goal="<= 10 ms")]
+
+
+async def notify_figures(count: int = 300) -> list[Figure]:
+    ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    with tempfile.TemporaryDirectory() as folder:
+        sink = SmtpSink(Path(folder))
+        sink.start()
+        try:
+            messages = [
+                imip_message(
+                    Email(
+                        "Werkbank",
+                        "w@example.org",
+                        "P",
+                        f"p{i}@example.org",
+                        "S",
+                        "text",
+                        "<p>html</p>",
+                        ics,
+                        f"<{i}@bench>",
+                        None,
+                        datetime.now(UTC),
+                    )
+                )
+                for i in range(count)
+            ]
+            started = time.perf_counter()
+            for message in messages:
+                await aiosmtplib.send(message, hostname=sink.host, port=sink.port)
+            raw = count / (time.perf_counter() - started)
+            gate = asyncio.Semaphore(16)
+
+            async def send(message: object) -> None:
+                async with gate:
+                    await aiosmtplib.send(message, hostname=sink.host, port=sink.port)  # type: ignore[arg-type]
+
+            started = time.perf_counter()
+            await asyncio.gather(*(send(m) for m in messages))
+            parallel = count / (time.perf_counter() - started)
+        finally:
+            sink.stop()
+    return [
+        Figure(
+            "notify_emails_per_s",
+            parallel,
+            "emails/s",
+            baseline=raw,
+            goal=">= 250/s",
+            note="16 connections at once; baseline: raw aiosmtplib, one by one",
+        ),
+    ]
+
+
+async def run(context: BenchContext) -> list[Figure]:
+    return [*matching_figures(), *booking_figures(), *await notify_figures()]
