@@ -65,6 +65,15 @@ def staff_token_dependency(
     return require_staff
 
 
+def _configured_staff_token(request: Request) -> str | None:
+    token = request.app.state.runtime.settings.staff_token
+    return token.get_secret_value() if token else None
+
+
+StaffOnly = Annotated[str, Depends(staff_token_dependency(_configured_staff_token))]
+"""Add ``_: StaffOnly`` to an endpoint to admit only requests with the service's staff token."""
+
+
 def create_http_app(
     title: str,
     routers: Sequence[APIRouter],

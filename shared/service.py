@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.nats.security import NatsSecurity, NatsUserPassword
@@ -52,6 +52,12 @@ class ServiceRuntime:
     @property
     def name(self) -> str:
         return self.settings.service_name
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The running service behind an HTTP request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
 
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.booking import repository, service
@@ -13,16 +13,9 @@ from services.booking.domain import rsvp
 from services.booking.settings import BookingSettings
 from shared.db import transaction
 from shared.events.booking import AttendeeResponse
-from shared.http import staff_token_dependency
-from shared.service import ServiceRuntime
+from shared.http import StaffOnly
+from shared.service import runtime_of
 
-
-def _token(request: Request) -> str | None:
-    token = request.app.state.runtime.settings.staff_token
-    return token.get_secret_value() if token else None
-
-
-Staff = Annotated[str, Depends(staff_token_dependency(_token))]
 router = APIRouter(prefix="/api/booking", tags=["booking"])
 attendees = APIRouter(prefix="/rsvp", tags=["attendees"])
 
@@ -56,47 +49,42 @@ class CancelIn(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 def _settings(request: Request) -> BookingSettings:
-    settings = _runtime(request).settings
+    settings = runtime_of(request).settings
     assert isinstance(settings, BookingSettings)
     return settings
 
 
 @router.put("/venues/{venue_id}")
-async def put_venue(venue_id: str, body: VenueIn, request: Request, _: Staff) -> dict[str, str]:
-    async with transaction(_runtime(request).pool) as conn:
+async def put_venue(venue_id: str, body: VenueIn, request: Request, _: StaffOnly) -> dict[str, str]:
+    async with transaction(runtime_of(request).pool) as conn:
         await repository.upsert_venue(conn, venue_id, {"venue_id": venue_id, **body.model_dump()})
     return {"venue_id": venue_id}
 
 
 @router.get("/venues")
-async def list_venues(request: Request, _: Staff) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+async def list_venues(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    async with transaction(runtime_of(request).pool) as conn:
         return await repository.venues(conn) or [service.DEFAULT_VENUE]
 
 
 @router.get("/meetings")
 async def list_meetings(
     request: Request,
-    _: Staff,
+    _: StaffOnly,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         return await repository.meetings(conn, status_filter, q, limit)
 
 
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
-    meeting_id: str, body: RescheduleIn, request: Request, _: Staff
+    meeting_id: str, body: RescheduleIn, request: Request, _: StaffOnly
 ) -> dict[str, Any]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         try:
             details = await service.reschedule(
                 conn, meeting_id, body.start, _settings(request), datetime.now(UTC), body.reason
@@ -111,8 +99,8 @@ async def reschedule(
 
 
 @router.post("/meetings/{meeting_id}/cancel")
-async def cancel(meeting_id: str, body: CancelIn, request: Request, _: Staff) -> dict[str, Any]:
-    async with transaction(_runtime(request).pool) as conn:
+async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
         try:
             await service.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
         except service.NotFoundError as exc:
@@ -127,7 +115,7 @@ async def answer(
     response: Annotated[AttendeeResponse, Query()] = AttendeeResponse.ACCEPTED,
     comment: Annotated[str, Query(max_length=1000)] = "",
 ) -> dict[str, str]:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         claim = rsvp.verify(runtime.state["rsvp_secret"], token, datetime.now(UTC))
     except rsvp.InvalidTokenError as exc:

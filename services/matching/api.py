@@ -4,32 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from services.matching import repository, service
 from services.matching.domain.model import Taxonomy
 from services.matching.schemas import CompanyIn, Decision, NeedIn, ProviderIn
 from shared.db import transaction
-from shared.http import staff_token_dependency
-from shared.service import ServiceRuntime
+from shared.http import StaffOnly
+from shared.service import runtime_of
 
-
-def _token(request: Request) -> str | None:
-    token = request.app.state.runtime.settings.staff_token
-    return token.get_secret_value() if token else None
-
-
-Staff = Annotated[str, Depends(staff_token_dependency(_token))]
 router = APIRouter(prefix="/api/matching", tags=["matching"])
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 def _taxonomy(request: Request) -> Taxonomy:
-    taxonomy: Taxonomy = _runtime(request).state["taxonomy"]
+    taxonomy: Taxonomy = runtime_of(request).state["taxonomy"]
     return taxonomy
 
 
@@ -57,28 +45,28 @@ async def get_taxonomy(request: Request) -> dict[str, Any]:
 
 @router.put("/companies/{company_id}")
 async def put_company(
-    company_id: str, body: CompanyIn, request: Request, _: Staff
+    company_id: str, body: CompanyIn, request: Request, _: StaffOnly
 ) -> dict[str, Any]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_company(conn, company_id, body.model_dump(mode="json"))
     return {"company_id": company_id, "created": created}
 
 
 @router.put("/providers/{provider_id}")
 async def put_provider(
-    provider_id: str, body: ProviderIn, request: Request, _: Staff
+    provider_id: str, body: ProviderIn, request: Request, _: StaffOnly
 ) -> dict[str, Any]:
     _check_categories(_taxonomy(request), body.categories)
     doc = {"provider_id": provider_id, **body.model_dump(mode="json")}
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_provider(conn, provider_id, doc)
     return {"provider_id": provider_id, "created": created}
 
 
 @router.put("/needs/{need_id}")
-async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> dict[str, Any]:
+async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -> dict[str, Any]:
     _check_categories(_taxonomy(request), body.categories)
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         if await repository.company(conn, body.company_id) is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -91,14 +79,14 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> di
 
 
 @router.get("/needs")
-async def list_needs(request: Request, _: Staff) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    async with transaction(runtime_of(request).pool) as conn:
         return [{"need_id": n.get("need_id"), **n} for n in await repository.needs(conn)]
 
 
 @router.post("/needs/{need_id}/match")
-async def match_need(need_id: str, request: Request, staff: Staff) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
+    async with transaction(runtime_of(request).pool) as conn:
         try:
             return await service.run_matching(conn, need_id, _taxonomy(request), staff)
         except service.NotFoundError as exc:
@@ -106,14 +94,14 @@ async def match_need(need_id: str, request: Request, staff: Staff) -> list[dict[
 
 
 @router.get("/needs/{need_id}/proposals")
-async def proposals(need_id: str, request: Request, _: Staff) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    async with transaction(runtime_of(request).pool) as conn:
         return await repository.latest_proposals(conn, need_id)
 
 
 @router.post("/proposals/{proposal_id}/accept")
-async def accept(proposal_id: str, request: Request, staff: Staff) -> dict[str, Any]:
-    async with transaction(_runtime(request).pool) as conn:
+async def accept(proposal_id: str, request: Request, staff: StaffOnly) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
         try:
             event = await service.accept(conn, proposal_id, staff)
         except service.NotFoundError as exc:
@@ -125,9 +113,9 @@ async def accept(proposal_id: str, request: Request, staff: Staff) -> dict[str, 
 
 @router.post("/proposals/{proposal_id}/decline")
 async def decline(
-    proposal_id: str, body: Decision, request: Request, staff: Staff
+    proposal_id: str, body: Decision, request: Request, staff: StaffOnly
 ) -> dict[str, Any]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         try:
             await service.decline(conn, proposal_id, staff, body.reason)
         except service.NotFoundError as exc:
@@ -139,7 +127,7 @@ async def decline(
 
 @router.get("/runs")
 async def runs(
-    request: Request, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         return await repository.runs(conn, limit)

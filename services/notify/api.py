@@ -4,45 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from services.notify import repository, service
 from shared.db import transaction
 from shared.events.streams import NOTIFY_ON_BOOKING
-from shared.http import staff_token_dependency
-from shared.service import ServiceRuntime
+from shared.http import StaffOnly
+from shared.service import runtime_of
 
-
-def _token(request: Request) -> str | None:
-    token = request.app.state.runtime.settings.staff_token
-    return token.get_secret_value() if token else None
-
-
-Staff = Annotated[str, Depends(staff_token_dependency(_token))]
 router = APIRouter(prefix="/api/notify", tags=["notify"])
-
-
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
 
 
 @router.get("/deliveries")
 async def deliveries(
     request: Request,
-    _: Staff,
+    _: StaffOnly,
     meeting_id: Annotated[str | None, Query(max_length=64)] = None,
     contact_id: Annotated[str | None, Query(max_length=64)] = None,
     status_filter: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
-    async with transaction(_runtime(request).pool) as conn:
+    async with transaction(runtime_of(request).pool) as conn:
         return await repository.search(conn, meeting_id, contact_id, status_filter, limit)
 
 
 @router.post("/deliveries/{delivery_id}/resend")
-async def resend(delivery_id: str, request: Request, _: Staff) -> dict[str, str]:
-    runtime = _runtime(request)
+async def resend(delivery_id: str, request: Request, _: StaffOnly) -> dict[str, str]:
+    runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
         if await repository.reopen(conn, delivery_id) is None:
             raise HTTPException(
