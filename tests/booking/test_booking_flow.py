@@ -107,6 +107,20 @@ async def confirmed_for(stack: StackInfo, match_id: str) -> list[MeetingConfirme
     return [e for e in events if e.meeting.match_id == match_id]
 
 
+async def book_one(stack: StackInfo) -> MeetingConfirmed:
+    """Publish one MatchAccepted and wait for the meeting booking confirms for it."""
+    event = wrap(match_accepted(), source="matching")
+    async with nats_client(stack.nats_url) as client:
+        await publish(client, event)
+
+    async def confirmed() -> bool:
+        return len(await confirmed_for(stack, event.data.match_id)) == 1
+
+    await eventually(confirmed)
+    [meeting] = await confirmed_for(stack, event.data.match_id)
+    return meeting
+
+
 async def test_an_accepted_match_becomes_one_confirmed_meeting_with_invites(
     booking: RunningService, stack: StackInfo
 ) -> None:
@@ -209,15 +223,7 @@ async def test_two_booking_processes_never_double_book_one_provider(stack: Stack
 async def test_reschedule_and_cancel_keep_the_uid_raise_the_sequence_and_refuse_holidays(
     booking: RunningService, stack: StackInfo
 ) -> None:
-    event = wrap(match_accepted(), source="matching")
-    async with nats_client(stack.nats_url) as client:
-        await publish(client, event)
-
-    async def confirmed() -> bool:
-        return len(await confirmed_for(stack, event.data.match_id)) == 1
-
-    await eventually(confirmed)
-    [meeting] = await confirmed_for(stack, event.data.match_id)
+    meeting = await book_one(stack)
     meeting_id = meeting.meeting.meeting_id
     async with booking.client(TOKEN) as staff:
         holiday = await staff.post(
@@ -270,15 +276,7 @@ async def test_reschedule_and_cancel_keep_the_uid_raise_the_sequence_and_refuse_
 async def test_a_forged_rsvp_link_gets_403_and_a_real_one_is_recorded(
     booking: RunningService, stack: StackInfo
 ) -> None:
-    event = wrap(match_accepted(), source="matching")
-    async with nats_client(stack.nats_url) as client:
-        await publish(client, event)
-
-    async def confirmed() -> bool:
-        return len(await confirmed_for(stack, event.data.match_id)) == 1
-
-    await eventually(confirmed)
-    [meeting] = await confirmed_for(stack, event.data.match_id)
+    meeting = await book_one(stack)
     link = meeting.meeting.attendees[0].rsvp_url
     assert link is not None
     path = httpx.URL(link).path
