@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -373,3 +374,76 @@ def deliveries(meeting_id: str | None = None, as_json: JsonOption = False) -> No
         ("delivery_id", "meeting_id", "channel", "status", "attempts", "last_error"),
         "Deliveries",
     )
+
+
+async def _dead_letters(nats_url: str, replay: bool) -> list[dict[str, Any]]:
+    import nats
+    from nats.js.api import ConsumerConfig, DeliverPolicy
+
+    from shared.events.base import Envelope
+    from shared.events.deadletter import EventDeadLettered
+
+    client = await nats.connect(nats_url)
+    try:
+        js = client.jetstream()
+        sub = await js.pull_subscribe(
+            "deadletter.>",
+            stream="DEADLETTER",
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=30),
+        )
+        letters: list[dict[str, Any]] = []
+        while True:
+            try:
+                batch = await sub.fetch(200, timeout=0.5)
+            except TimeoutError:
+                break
+            for msg in batch:
+                await msg.ack()
+                letter = Envelope[EventDeadLettered].model_validate_json(msg.data).data
+                row = {
+                    "subject": msg.subject,
+                    "consumer": letter.consumer,
+                    "original_subject": letter.original_subject,
+                    "event_id": letter.original_msg_id,
+                    "deliveries": letter.deliveries,
+                    "reason": letter.reason,
+                    "at": letter.dead_lettered_at.isoformat(),
+                }
+                if replay:
+                    row["replayed"] = await _replay(js, letter)
+                letters.append(row)
+        await sub.unsubscribe()
+        return letters
+    finally:
+        await client.drain()
+
+
+async def _replay(js: Any, letter: Any) -> bool | str:
+    if not letter.original_subject:
+        return "no original subject"
+    # Only the original's own headers; Nats-* ones belong to the earlier delivery. A new
+    # message id, or JetStream would drop the replay as a duplicate.
+    headers = {k: v for k, v in letter.original_headers.items() if not k.startswith("Nats-")}
+    headers["Nats-Msg-Id"] = f"{letter.original_msg_id}-replay-{uuid.uuid4().hex}"
+    try:
+        await js.publish(letter.original_subject, letter.original_body.encode(), headers=headers)
+    except Exception as exc:  # one bad letter must not stop the others
+        return f"not replayed: {type(exc).__name__}"
+    return True
+
+
+@app.command("dead-letters")
+def dead_letters(
+    replay: Annotated[bool, typer.Option(help="publish each original again, after a fix")] = False,
+    nats_url: Annotated[str | None, typer.Option(help="default: from `werkbank up`")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the dead letters (reason, consumer, deliveries), and replay them with --replay."""
+    if nats_url is None:
+        if not STATE.exists():
+            console.print("[red]no NATS address[/]: pass --nats-url or start `werkbank up`")
+            raise typer.Exit(2)
+        nats_url = json.loads(STATE.read_text(encoding="utf-8"))["stack"]["nats_url"]
+    rows = asyncio.run(_dead_letters(nats_url, replay))
+    columns = ("consumer", "event_id", "deliveries", "reason", "at")
+    _show(rows, as_json, (*columns, "replayed") if replay else columns, "Dead letters")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -225,3 +226,38 @@ async def test_an_event_never_acknowledged_is_dead_lettered_when_its_deliveries_
         assert json.loads(letter.original_body)["id"] == str(event.id)
     finally:
         await listener.stop()
+
+
+async def test_the_cli_lists_dead_letters_with_their_reason_and_replays_them(
+    probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str, stack: StackInfo
+) -> None:
+    from typer.testing import CliRunner
+
+    from werkbank.cli import app
+
+    event = probe_event("permanent")
+    await publish(client, event, probe_subject(run_id))
+
+    async def dead_lettered() -> bool:
+        return len(await dead_letters(client, run_id)) == 1
+
+    await eventually(dead_lettered)
+    # The CLI runs its own event loop, so it gets a thread of its own here.
+    listed = await asyncio.to_thread(
+        CliRunner().invoke, app, ["dead-letters", "--json", "--nats-url", stack.nats_url]
+    )
+    assert listed.exit_code == 0, (listed.output, listed.exception)
+    rows = [row for row in json.loads(listed.output) if row["event_id"] == str(event.id)]
+    assert rows[0]["reason"] == "PermanentError: this probe can never succeed"
+    before = len(await attempts(db, event.id))
+    replayed = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["dead-letters", "--replay", "--json", "--nats-url", stack.nats_url],
+    )
+    assert replayed.exit_code == 0, (replayed.output, replayed.exception)
+
+    async def handled_again() -> bool:
+        return len(await attempts(db, event.id)) > before
+
+    await eventually(handled_again)
