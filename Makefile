@@ -67,7 +67,7 @@ docs: setup ## generate the AsyncAPI document into docs/asyncapi.yaml
 	$(BIN)/python -m werkbank.asyncapi docs/asyncapi.yaml
 
 check-deploy: setup ## render and validate the Kubernetes manifests
-	$(BIN)/python deploy/k8s/check.py
+	$(BIN)/pytest -q tests/deploy
 
 clean: ## remove the virtualenv and runtime files
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
