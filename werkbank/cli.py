@@ -415,7 +415,7 @@ async def _dead_letters(nats_url: str, replay: bool) -> list[dict[str, Any]]:
         await sub.unsubscribe()
         return letters
     finally:
-        await client.drain()
+        await client.close()
 
 
 async def _replay(js: Any, letter: Any) -> bool | str:
