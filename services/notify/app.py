@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 
 from services.notify import api, handlers
+from services.notify.senders import SmsGateway, SmtpPool
 from services.notify.service import Outbound
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
@@ -21,14 +22,16 @@ async def open_outbound(runtime: ServiceRuntime) -> None:
     runtime.state["outbound"] = Outbound(
         settings=settings,
         texts=Texts(settings.template_dir),
-        http=httpx.AsyncClient(limits=httpx.Limits(max_connections=50)),
+        smtp=SmtpPool(settings),
+        sms=SmsGateway(settings, httpx.AsyncClient(limits=httpx.Limits(max_connections=50))),
     )
 
 
 async def close_outbound(runtime: ServiceRuntime) -> None:
     outbound: Outbound | None = runtime.state.get("outbound")
     if outbound is not None:
-        await outbound.http.aclose()
+        await outbound.smtp.close()
+        await outbound.sms.client.aclose()
 
 
 def build(settings: NotifySettings | None = None) -> ServiceBlueprint:

@@ -40,9 +40,9 @@ UPDATE deliveries SET status = $2, attempts = attempts + $3, message_id = COALES
     last_error = $5, not_before = $6, updated_at = now()
 WHERE delivery_id = $1
 """
-_SENT_TODAY = """
+_SENT_SINCE = """
 SELECT count(*) FROM deliveries
-WHERE channel = 'sms' AND recipient = $1 AND status = 'sent' AND updated_at > $2
+WHERE channel = $1 AND recipient = $2 AND status = 'sent' AND updated_at > $3
 """
 _SEARCH = """
 SELECT delivery_id, event_id::text AS event_id, event_type, meeting_id, channel, contact_id,
@@ -124,8 +124,10 @@ async def set_status(
     )
 
 
-async def sms_sent_since(conn: asyncpg.Connection, recipient: str, since: datetime) -> int:
-    count: int = await conn.fetchval(_SENT_TODAY, recipient, since)
+async def sent_since(
+    conn: asyncpg.Connection, channel: str, recipient: str, since: datetime
+) -> int:
+    count: int = await conn.fetchval(_SENT_SINCE, channel, recipient, since)
     return count
 
 

@@ -1,13 +1,26 @@
-"""Adapters to the outside world: SMTP (aiosmtplib) and SMS gateways (generic JSON, Twilio)."""
+"""Adapters to the outside world: SMTP (aiosmtplib) and SMS gateways (generic JSON, Twilio).
+
+Both take an ``on_accepted`` callback that records the delivery. It runs inside the channel's
+*acceptance window*: a lock held from the moment the server can accept the message until the
+record is committed. A crash can therefore leave at most one accepted-but-unrecorded message per
+channel and process, which is the one duplicate the restart may send.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from email.message import EmailMessage
 
 import aiosmtplib
 import httpx
+from aiosmtplib.email import flatten_message
 
 from services.notify.settings import NotifySettings
+
+Accepted = Callable[[str], Awaitable[None]]
 
 
 class TransientError(Exception):
@@ -18,19 +31,72 @@ class PermanentDeliveryError(Exception):
     """No retry can help: SMTP 5xx, a number the gateway refuses."""
 
 
-async def send_email(settings: NotifySettings, message: EmailMessage) -> None:
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    try:
-        await aiosmtplib.send(
-            message,
+def smtp_tls_context(settings: NotifySettings) -> ssl.SSLContext | None:
+    if not (settings.smtp_starttls or settings.smtp_use_tls):
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.smtp_ca_bundle) if settings.smtp_ca_bundle else None
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class SmtpPool:
+    """Keeps up to ``size`` SMTP connections open and reuses them, one transaction at a time."""
+
+    def __init__(self, settings: NotifySettings) -> None:
+        self.settings = settings
+        self.acceptance = asyncio.Lock()
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._tls = smtp_tls_context(settings)
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        settings = self.settings
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
             password=password,
-            start_tls=settings.smtp_starttls,
             use_tls=settings.smtp_use_tls,
+            # False, not None: never upgrade by surprise when STARTTLS is off.
+            start_tls=settings.smtp_starttls,
+            tls_context=self._tls,
             timeout=settings.smtp_timeout_seconds,
         )
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        client = self._idle.pop() if self._idle else self._new_client()
+        try:
+            if not client.is_connected:
+                await client.connect()
+            yield client
+        except BaseException:
+            client.close()  # a connection in an unknown state is never reused
+            raise
+        if len(self._idle) < self.settings.smtp_pool_size:
+            self._idle.append(client)
+        else:
+            await _quit_quietly(client)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            await _quit_quietly(client)
+
+
+async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
+
+
+@contextmanager
+def smtp_errors_classified() -> Iterator[None]:
+    try:
+        yield
     except aiosmtplib.SMTPResponseException as exc:
         if 400 <= exc.code < 500:
             raise TransientError(f"SMTP {exc.code} {exc.message}") from exc
@@ -39,30 +105,61 @@ async def send_email(settings: NotifySettings, message: EmailMessage) -> None:
         raise TransientError(f"SMTP unreachable: {type(exc).__name__}") from exc
 
 
-async def send_sms(settings: NotifySettings, client: httpx.AsyncClient, to: str, text: str) -> str:
-    if not settings.sms_gateway_url:
-        raise PermanentDeliveryError("no SMS gateway configured (NOTIFY_SMS_GATEWAY_URL)")
-    key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
-    try:
-        if settings.sms_adapter == "twilio":
-            answer = await client.post(
-                settings.sms_gateway_url,
-                data={"To": to, "From": settings.sms_sender, "Body": text},
-                auth=(settings.sms_account_sid or "", key or ""),
-                timeout=settings.sms_timeout_seconds,
-            )
-        else:
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
-            answer = await client.post(
-                settings.sms_gateway_url,
+async def send_email(
+    pool: SmtpPool, message: EmailMessage, sender: str, recipient: str, on_accepted: Accepted
+) -> None:
+    body = flatten_message(message)
+    with smtp_errors_classified():
+        async with pool.connection() as client:
+            await client.mail(sender)
+            await client.rcpt(recipient)
+            async with pool.acceptance:
+                await client.data(body)
+                await on_accepted(str(message["Message-ID"]))
+
+
+class SmsGateway:
+    """Posts SMS to the configured gateway over a pooled HTTP client."""
+
+    def __init__(self, settings: NotifySettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.acceptance = asyncio.Lock()
+
+    async def send(self, to: str, text: str, key: str, on_accepted: Accepted) -> None:
+        settings = self.settings
+        if not settings.sms_gateway_url:
+            raise PermanentDeliveryError("no SMS gateway configured (NOTIFY_SMS_GATEWAY_URL)")
+        async with self.acceptance:
+            answer = await self._post(settings.sms_gateway_url, to, text, key)
+            if answer.status_code == 429 or answer.status_code >= 500:
+                raise TransientError(f"SMS gateway answered {answer.status_code}")
+            if answer.status_code >= 400:
+                raise PermanentDeliveryError(f"SMS gateway refused: {answer.status_code}")
+            body = answer.json() if answer.content else {}
+            await on_accepted(str(body.get("id") or body.get("sid") or ""))
+
+    async def _post(self, url: str, to: str, text: str, key: str) -> httpx.Response:
+        settings = self.settings
+        secret = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
+        # Gateways that honour an idempotency key drop the duplicate a crash could cause.
+        headers = {"Idempotency-Key": key}
+        try:
+            if settings.sms_adapter == "twilio":
+                return await self.client.post(
+                    url,
+                    data={"To": to, "From": settings.sms_sender, "Body": text},
+                    auth=(settings.sms_account_sid or "", secret or ""),
+                    headers=headers,
+                    timeout=settings.sms_timeout_seconds,
+                )
+            if secret:
+                headers["Authorization"] = f"Bearer {secret}"
+            return await self.client.post(
+                url,
                 json={"to": to, "from": settings.sms_sender, "text": text},
                 headers=headers,
                 timeout=settings.sms_timeout_seconds,
             )
-    except httpx.HTTPError as exc:
-        raise TransientError(f"SMS gateway unreachable: {type(exc).__name__}") from exc
-    if answer.status_code == 429 or answer.status_code >= 500:
-        raise TransientError(f"SMS gateway answered {answer.status_code}")
-    if answer.status_code >= 400:
-        raise PermanentDeliveryError(f"SMS gateway refused: {answer.status_code}")
-    return str(answer.json().get("id") or answer.json().get("sid") or "")
+        except httpx.HTTPError as exc:
+            raise TransientError(f"SMS gateway unreachable: {type(exc).__name__}") from exc

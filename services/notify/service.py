@@ -7,27 +7,36 @@ the commit can cause one duplicate per crash; its Message-ID is the same, so it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakValueDictionary
 
 import asyncpg
-import httpx
 
 from services.notify import repository
 from services.notify.domain.messages import (
     Email,
     InvalidAddressError,
     InvalidNumberError,
+    ascii_address,
     e164,
     imip_message,
     message_id,
     next_allowed_time,
 )
 from services.notify.domain.plan import KINDS, plan, values_for
-from services.notify.senders import PermanentDeliveryError, TransientError, send_email, send_sms
+from services.notify.senders import (
+    Accepted,
+    PermanentDeliveryError,
+    SmsGateway,
+    SmtpPool,
+    TransientError,
+    send_email,
+)
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.db import Pool, transaction
@@ -44,8 +53,19 @@ SOURCE = "notify"
 class Outbound:
     settings: NotifySettings
     texts: Texts
-    http: httpx.AsyncClient
+    smtp: SmtpPool
+    sms: SmsGateway
     clock: Callable[[], datetime] = utc_now
+    _meeting_locks: WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=WeakValueDictionary
+    )
+
+    def meeting_lock(self, meeting_id: str) -> asyncio.Lock:
+        """Events of one meeting are delivered in the order they arrive, even with workers."""
+        lock = self._meeting_locks.get(meeting_id)
+        if lock is None:
+            lock = self._meeting_locks[meeting_id] = asyncio.Lock()
+        return lock
 
 
 class DeliveriesPendingError(Exception):
@@ -77,6 +97,14 @@ async def deliver_event(
     event: Any = envelope.data
     if event.type not in KINDS:
         return
+    async with outbound.meeting_lock(event.meeting.meeting_id):
+        await _deliver_planned(pool, outbound, envelope, max_attempts)
+
+
+async def _deliver_planned(
+    pool: Pool, outbound: Outbound, envelope: Envelope[BookingEvent], max_attempts: int
+) -> None:
+    event: Any = envelope.data
     async with transaction(pool) as conn:
         await repository.plan(
             conn, envelope.id, event.type, event.meeting.meeting_id, planned_rows(event)
@@ -94,49 +122,98 @@ async def deliver_event(
         raise DeliveriesPendingError(f"{outcomes.count('retrying')} deliveries failed for now")
 
 
+class UnitOfWork:
+    """A transaction the send path can commit early, inside the channel's acceptance window."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._transaction = conn.transaction()
+        self.open = False
+
+    async def start(self) -> None:
+        await self._transaction.start()
+        self.open = True
+
+    async def commit(self) -> None:
+        if self.open:
+            self.open = False
+            await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        if self.open:
+            self.open = False
+            await self._transaction.rollback()
+
+
 async def attempt(pool: Pool, outbound: Outbound, delivery: str, max_attempts: int) -> str:
-    async with transaction(pool) as conn:
-        row = await repository.lock(conn, delivery)
-        if row is None or row["status"] not in ("pending", "retrying", "held"):
-            return "done"
-        payload = row["payload"]
-        if row["channel"] == "sms":
-            hold_until = await _sms_hold(conn, outbound, row)
-            if hold_until is not None:
-                await repository.set_status(conn, delivery, "held", not_before=hold_until)
-                return "held"
+    async with pool.acquire() as conn:
+        unit = UnitOfWork(conn)
+        await unit.start()
         try:
-            sent_id = await _send(outbound, row["channel"], payload)
-        except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
-            await _fail(conn, row, "failed", str(exc), permanent=True)
-            return "failed"
-        except TransientError as exc:
-            if row["attempts"] + 1 >= max_attempts:
-                await _fail(conn, row, "dead", str(exc), permanent=False)
-                return "dead"
-            await repository.set_status(conn, delivery, "retrying", attempted=True, error=str(exc))
-            return "retrying"
+            outcome = await _attempt_locked(conn, unit, outbound, delivery, max_attempts)
+        except BaseException:
+            await unit.rollback()
+            raise
+        await unit.commit()
+        return outcome
+
+
+async def _attempt_locked(
+    conn: asyncpg.Connection,
+    unit: UnitOfWork,
+    outbound: Outbound,
+    delivery: str,
+    max_attempts: int,
+) -> str:
+    row = await repository.lock(conn, delivery)
+    if row is None or row["status"] not in ("pending", "retrying", "held"):
+        return "done"
+    hold_until = await _hold_until(conn, outbound, row)
+    if hold_until is not None:
+        await repository.set_status(conn, delivery, "held", not_before=hold_until)
+        return "held"
+
+    async def record_sent(sent_id: str) -> None:
         await repository.set_status(conn, delivery, "sent", attempted=True, message_id=sent_id)
         await enqueue(conn, _delivered(row, sent_id, outbound.clock()))
-        return "sent"
+        await unit.commit()
+
+    try:
+        await _send(outbound, row["channel"], row["payload"], delivery, record_sent)
+    except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
+        await _fail(conn, row, "failed", str(exc), permanent=True)
+        return "failed"
+    except TransientError as exc:
+        if row["attempts"] + 1 >= max_attempts:
+            await _fail(conn, row, "dead", str(exc), permanent=False)
+            return "dead"
+        await repository.set_status(conn, delivery, "retrying", attempted=True, error=str(exc))
+        return "retrying"
+    return "sent"
 
 
-async def _sms_hold(
+async def _hold_until(
     conn: asyncpg.Connection, outbound: Outbound, row: dict[str, Any]
 ) -> datetime | None:
+    """When a delivery must wait: quiet hours (SMS) or the recipient's rate limit."""
     settings, now = outbound.settings, outbound.clock()
-    allowed = next_allowed_time(
-        now, row["payload"]["timezone"], settings.quiet_hours_start, settings.quiet_hours_end
-    )
-    if allowed > now:
-        return allowed
-    sent = await repository.sms_sent_since(conn, row["recipient"], now - timedelta(days=1))
-    if sent >= settings.sms_per_recipient_per_day:
-        return now + timedelta(hours=1)
+    if row["channel"] == "sms":
+        allowed = next_allowed_time(
+            now, row["payload"]["timezone"], settings.quiet_hours_start, settings.quiet_hours_end
+        )
+        if allowed > now:
+            return allowed
+        window, limit = timedelta(days=1), settings.sms_per_recipient_per_day
+    else:
+        window, limit = timedelta(hours=1), settings.email_per_recipient_per_hour
+    sent = await repository.sent_since(conn, row["channel"], row["recipient"], now - window)
+    if sent >= limit:
+        return now + window / 4
     return None
 
 
-async def _send(outbound: Outbound, channel: str, payload: dict[str, Any]) -> str:
+async def _send(
+    outbound: Outbound, channel: str, payload: dict[str, Any], delivery: str, on_sent: Accepted
+) -> None:
     settings = outbound.settings
     if channel == "email":
         subject, text, html = outbound.texts.email(
@@ -149,27 +226,32 @@ async def _send(outbound: Outbound, channel: str, payload: dict[str, Any]) -> st
             payload["kind"],
             settings.message_id_domain,
         )
-        message = imip_message(
-            Email(
-                sender_name=payload["organizer_name"],
-                sender=payload["organizer_email"],
-                recipient_name=payload["name"],
-                recipient=payload["recipient"],
-                subject=subject,
-                text=text,
-                html=html,
-                ics=payload["ics"],
-                message_id=mail_id,
-                reply_to=settings.reply_to,
-                date=outbound.clock(),
-            )
+        email = Email(
+            sender_name=payload["organizer_name"],
+            sender=payload["organizer_email"],
+            recipient_name=payload["name"],
+            recipient=payload["recipient"],
+            subject=subject,
+            text=text,
+            html=html,
+            ics=payload["ics"],
+            message_id=mail_id,
+            reply_to=settings.reply_to,
+            date=outbound.clock(),
         )
-        await send_email(settings, message)
-        return mail_id
+        message = imip_message(email)
+        await send_email(
+            outbound.smtp,
+            message,
+            ascii_address(email.sender),
+            ascii_address(email.recipient),
+            on_sent,
+        )
+        return
     text = outbound.texts.render(
         payload["locale"], f"{payload['kind']}.sms.txt", **payload["values"]
     )
-    return await send_sms(settings, outbound.http, e164(payload["recipient"]), text.strip())
+    await outbound.sms.send(e164(payload["recipient"]), text.strip(), delivery, on_sent)
 
 
 def _delivered(row: dict[str, Any], sent_id: str, now: datetime) -> Envelope[NotificationDelivered]:

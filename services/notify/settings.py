@@ -25,6 +25,11 @@ class NotifySettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_use_tls: bool = False
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    smtp_ca_bundle: Path | None = Field(
+        default=None, description="CA bundle that signs the SMTP server's certificate"
+    )
+    smtp_pool_size: int = Field(default=8, ge=1, le=64, description="SMTP connections kept open")
+    email_per_recipient_per_hour: int = Field(default=30, ge=1)
     reply_to: str | None = None
     message_id_domain: str = "werkbank.local"
 

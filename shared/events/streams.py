@@ -61,6 +61,8 @@ class ConsumerSpec:
     ack_wait: timedelta = timedelta(seconds=30)
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0, 60.0, 300.0))
     batch_size: int = 32
+    # Events handled at once by one replica; order across events is then not kept.
+    workers: int = 1
 
     @property
     def dead_letter_subject(self) -> str:
@@ -72,12 +74,14 @@ BOOKING_ON_MATCHING = ConsumerSpec(
     durable="booking-on-matching",
     stream=MATCHING_STREAM,
     subject="matching.match.accepted",
+    workers=8,
 )
 NOTIFY_ON_BOOKING = ConsumerSpec(
     service="notify",
     durable="notify-on-booking",
     stream=BOOKING_STREAM,
     subject="booking.meeting.>",
+    workers=16,
 )
 MATCHING_ON_BOOKING = ConsumerSpec(
     service="matching",

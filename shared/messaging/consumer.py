@@ -248,6 +248,7 @@ def reliable_subscriber(router: NatsRouter, spec: ConsumerSpec) -> Callable[[Any
         config=consumer_config(spec),
         pull_sub=PullSub(batch_size=spec.batch_size, timeout=5.0),
         ack_policy=AckPolicy.ACK,
+        max_workers=spec.workers,
         title=spec.durable,
     )
     return subscriber
