@@ -10,6 +10,7 @@ import email
 import email.policy
 import json
 import logging
+import ssl
 import threading
 import time
 from collections import deque
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,31 @@ class _MailHandler:
         return "250 OK: queued"
 
 
+@dataclass(frozen=True)
+class SmtpSecurity:
+    """How the sink protects itself: STARTTLS or implicit TLS, and an optional login."""
+
+    context: ssl.SSLContext
+    implicit_tls: bool = False
+    login: tuple[str, str] | None = None
+
+
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that writes each message to ``<dir>/<n>.eml``."""
 
-    def __init__(self, directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        security: SmtpSecurity | None = None,
+    ) -> None:
         self.directory = directory
         self.host = host
         self.port = port
+        self.security = security
         self.faults = _Faults()
+        self.logins = 0
         self._count = 0
         self._lock = threading.Lock()
         self._controller: Controller | None = None
@@ -76,9 +94,45 @@ class SmtpSink:
         if self.port == 0:
             self.port = free_port(self.host)
         self._controller = Controller(
-            _MailHandler(self), hostname=self.host, port=self.port, ready_timeout=10
+            _MailHandler(self),
+            hostname=self.host,
+            port=self.port,
+            ready_timeout=10,
+            **self._security_options(),
         )
         self._controller.start()
+
+    def _security_options(self) -> dict[str, Any]:
+        security = self.security
+        if security is None:
+            return {}
+        if security.implicit_tls:
+            options: dict[str, Any] = {"ssl_context": security.context}
+        else:
+            options = {"tls_context": security.context, "require_starttls": True}
+        if security.login is not None:
+            options |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                # aiosmtpd only counts STARTTLS as TLS; an implicit-TLS socket is one too.
+                "auth_require_tls": not security.implicit_tls,
+            }
+        return options
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        login = self.security.login if self.security else None
+        if login is None:
+            return AuthResult(success=False, handled=False)
+        user, password = login
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            user.encode(),
+            password.encode(),
+        )
+        if ok:
+            self.logins += 1
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         if self._controller is not None:

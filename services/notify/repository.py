@@ -37,7 +37,7 @@ FOR UPDATE SKIP LOCKED
 """
 _SET_STATUS = """
 UPDATE deliveries SET status = $2, attempts = attempts + $3, message_id = COALESCE($4, message_id),
-    last_error = $5, not_before = $6, updated_at = now()
+    last_error = $5, not_before = $6, updated_at = COALESCE($7, now())
 WHERE delivery_id = $1
 """
 _SENT_SINCE = """
@@ -118,9 +118,10 @@ async def set_status(
     message_id: str | None = None,
     error: str | None = None,
     not_before: datetime | None = None,
+    at: datetime | None = None,
 ) -> None:
     await conn.execute(
-        _SET_STATUS, delivery, status, 1 if attempted else 0, message_id, error, not_before
+        _SET_STATUS, delivery, status, 1 if attempted else 0, message_id, error, not_before, at
     )
 
 

@@ -97,6 +97,9 @@ async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
 def smtp_errors_classified() -> Iterator[None]:
     try:
         yield
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        # The operator's credentials, not the message: retry, then dead-letter for a replay.
+        raise TransientError(f"SMTP login refused: {exc.code} {exc.message}") from exc
     except aiosmtplib.SMTPResponseException as exc:
         if 400 <= exc.code < 500:
             raise TransientError(f"SMTP {exc.code} {exc.message}") from exc

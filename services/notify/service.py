@@ -173,8 +173,11 @@ async def _attempt_locked(
         return "held"
 
     async def record_sent(sent_id: str) -> None:
-        await repository.set_status(conn, delivery, "sent", attempted=True, message_id=sent_id)
-        await enqueue(conn, _delivered(row, sent_id, outbound.clock()))
+        now = outbound.clock()
+        await repository.set_status(
+            conn, delivery, "sent", attempted=True, message_id=sent_id, at=now
+        )
+        await enqueue(conn, _delivered(row, sent_id, now))
         await unit.commit()
 
     try:

@@ -82,6 +82,7 @@ async def notify(
         smtp_port=smtp.port,
         sms_gateway_url=sms.url,
         held_poll_seconds=0.2,
+        email_per_recipient_per_hour=2,
     )
     async with in_process(build(settings)) as running:
         running.runtime.state["outbound"].clock = clock
@@ -286,3 +287,41 @@ async def test_quiet_hours_hold_an_sms_until_morning_and_then_send_it(
 
     await eventually(sent)
     assert len(sms.messages()) == before + 1
+
+
+def with_company_email(meeting: MeetingDetails, address: str) -> MeetingDetails:
+    company, provider = meeting.attendees
+    contact = company.contact.model_copy(update={"email": address})
+    return meeting.model_copy(
+        update={"attendees": (company.model_copy(update={"contact": contact}), provider)}
+    )
+
+
+async def test_a_recipient_over_the_hourly_email_limit_waits_and_loses_nothing(
+    notify: RunningService, stack: StackInfo, smtp: SmtpSink, clock: Clock
+) -> None:
+    address = f"einkauf.{uuid.uuid4().hex[:8]}@example.org"
+    meetings = [with_company_email(details(), address) for _ in range(3)]
+    async with nats_client(stack.nats_url) as client:
+        for meeting in meetings:
+            await publish(client, confirmed(meeting))
+
+    async def company_email_status(meeting: MeetingDetails) -> str:
+        contact = meeting.attendees[0].contact.contact_id
+        async with notify.client("t") as staff:
+            log = (await staff.get("/api/notify/deliveries", params={"contact_id": contact})).json()
+        return next(str(row["status"]) for row in log if row["channel"] == "email")
+
+    async def third_held() -> bool:
+        statuses = [await company_email_status(m) for m in meetings]
+        return sorted(statuses) == ["held", "sent", "sent"]
+
+    await eventually(third_held)
+    assert len(mails_to(smtp, address)) == 2
+    clock.now = NOON + timedelta(minutes=61)
+
+    async def all_sent() -> bool:
+        return len(mails_to(smtp, address)) == 3
+
+    await eventually(all_sent)
+    assert len({m["Message-ID"] for m in mails_to(smtp, address)}) == 3
