@@ -171,6 +171,8 @@ class SmsSink:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._keys: dict[str, str] = {}
+        self._count = 0
 
     @property
     def url(self) -> str:
@@ -182,6 +184,8 @@ class SmsSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real gateways offer
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -194,9 +198,14 @@ class SmsSink:
                 except ValueError as exc:
                     self._answer(400, {"error": str(exc)})
                     return
+                key = self.headers.get("Idempotency-Key")
+                known = sink.known_id(key)
+                if known is not None:  # like real gateways: the same key is accepted once
+                    self._answer(200, {"status": "queued", "id": known})
+                    return
                 record = {"received_at": time.time(), "path": self.path, **payload}
-                sink.append(record)
-                self._answer(201, {"status": "queued", "id": f"sms-{time.time_ns()}"})
+                message_id = sink.append(record, key)
+                self._answer(201, {"status": "queued", "id": message_id})
 
             def _answer(
                 self, code: int, body: dict[str, Any], retry_after: str | None = None
@@ -226,10 +235,19 @@ class SmsSink:
             self._server.server_close()
             self._server = None
 
-    def append(self, record: dict[str, Any]) -> None:
+    def known_id(self, key: str | None) -> str | None:
+        with self._lock:
+            return self._keys.get(key) if key else None
+
+    def append(self, record: dict[str, Any], key: str | None = None) -> str:
         line = json.dumps(record, ensure_ascii=False)
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
+            self._count += 1
+            message_id = f"sms-{self._count}"
+            if key:
+                self._keys[key] = message_id
+            return message_id
 
     def fail_next(self, code: int, text: str = "Too Many Requests", times: int = 1) -> None:
         self.faults.push(code, text, times)

@@ -125,6 +125,13 @@ async def set_status(
     )
 
 
+async def serialize_recipient(conn: asyncpg.Connection, channel: str, recipient: str) -> None:
+    """Until commit, no other delivery to this recipient runs: the rate limit counts exactly."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{channel}:{recipient.lower()}"
+    )
+
+
 async def sent_since(
     conn: asyncpg.Connection, channel: str, recipient: str, since: datetime
 ) -> int:

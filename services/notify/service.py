@@ -198,6 +198,7 @@ async def _hold_until(
     conn: asyncpg.Connection, outbound: Outbound, row: dict[str, Any]
 ) -> datetime | None:
     """When a delivery must wait: quiet hours (SMS) or the recipient's rate limit."""
+    await repository.serialize_recipient(conn, row["channel"], row["recipient"])
     settings, now = outbound.settings, outbound.clock()
     if row["channel"] == "sms":
         allowed = next_allowed_time(

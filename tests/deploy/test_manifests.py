@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
 
-OVERLAYS = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "overlays"
-
-
-def render(overlay: str) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (1.32, with kustomize) is needed to render the manifests"
-    output = subprocess.run(
-        [kubectl, "kustomize", str(OVERLAYS / overlay)], check=True, capture_output=True, text=True
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(output) if doc]
+from tests.deploy.rendering import render
 
 
 @pytest.mark.parametrize("overlay", ["dev", "prod"])
