@@ -66,8 +66,20 @@ bench: setup ## every benchmark; prints BENCH lines and writes var/bench.json
 docs: setup ## generate the AsyncAPI document into docs/asyncapi.yaml
 	$(BIN)/python -m werkbank.asyncapi docs/asyncapi.yaml
 
-check-deploy: setup ## render and validate the Kubernetes manifests
-	$(BIN)/pytest -q tests/deploy
+check-deploy: setup ## render the Kubernetes manifests; kubernetes-validate, checkov and tests/deploy
+	@command -v kubectl >/dev/null || { echo "make check-deploy needs kubectl 1.32 or newer (kustomize is built in):" \
+		"https://kubernetes.io/docs/tasks/tools/ (Debian/Ubuntu: apt-get install kubectl from pkgs.k8s.io)" >&2; exit 1; }
+	@# checkov pins many dependencies: it gets its own virtualenv, outside requirements.lock.
+	@test -x .venv-deploy/bin/python || $(PYTHON) -m venv .venv-deploy
+	@echo '*' > .venv-deploy/.gitignore
+	@test .venv-deploy/.installed -nt deploy/requirements-check.txt || { \
+		.venv-deploy/bin/python -m pip install -q --disable-pip-version-check -r deploy/requirements-check.txt \
+		&& touch .venv-deploy/.installed; }
+	rm -rf var/rendered
+	$(BIN)/python -m tests.deploy.rendering var/rendered
+	.venv-deploy/bin/kubernetes-validate --strict --quiet -k 1.32.0 var/rendered/core/*.yaml
+	.venv-deploy/bin/checkov --config-file deploy/k8s/checkov.yaml -d var/rendered/all
+	WERKBANK_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/pytest -q tests/deploy $(PYTEST_ARGS)
 
 clean: ## remove the virtualenv and runtime files
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-deploy var .mypy_cache .ruff_cache .pytest_cache
