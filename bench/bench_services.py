@@ -1,24 +1,17 @@
-"""Service figures: matching's ranking, booking's slot search, notify's email throughput."""
+"""Service figures: matching's ranking and booking's slot search."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import aiosmtplib
 
 from bench.common import BenchContext, Figure, median, percentile
 from services.booking.domain.calendar import BERLIN, MeetingType, Room, Venue, find_slots
 from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.scoring import rank
-from services.notify.domain.messages import Email, imip_message
 from shared.events.common import ServiceType
 from werkbank.sample_data import NEEDS, PROVIDERS
-from werkbank.sinks import SmtpSink
 
 
 def matching_figures(providers_count: int = 5000, queries: int = 30) -> list[Figure]:
@@ -82,56 +75,5 @@ def booking_figures(searches: int = 50) -> list[Figure]:
     return [Figure("booking_slot_search_p50", median(timings), "ms", goal="<= 10 ms")]
 
 
-async def notify_figures(count: int = 300) -> list[Figure]:
-    ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
-    with tempfile.TemporaryDirectory() as folder:
-        sink = SmtpSink(Path(folder))
-        sink.start()
-        try:
-            messages = [
-                imip_message(
-                    Email(
-                        "Werkbank",
-                        "w@example.org",
-                        "P",
-                        f"p{i}@example.org",
-                        "S",
-                        "text",
-                        "<p>html</p>",
-                        ics,
-                        f"<{i}@bench>",
-                        None,
-                        datetime.now(UTC),
-                    )
-                )
-                for i in range(count)
-            ]
-            started = time.perf_counter()
-            for message in messages:
-                await aiosmtplib.send(message, hostname=sink.host, port=sink.port)
-            raw = count / (time.perf_counter() - started)
-            gate = asyncio.Semaphore(16)
-
-            async def send(message: object) -> None:
-                async with gate:
-                    await aiosmtplib.send(message, hostname=sink.host, port=sink.port)  # type: ignore[arg-type]
-
-            started = time.perf_counter()
-            await asyncio.gather(*(send(m) for m in messages))
-            parallel = count / (time.perf_counter() - started)
-        finally:
-            sink.stop()
-    return [
-        Figure(
-            "notify_emails_per_s",
-            parallel,
-            "emails/s",
-            baseline=raw,
-            goal=">= 250/s",
-            note="16 connections at once; baseline: raw aiosmtplib, one by one",
-        ),
-    ]
-
-
 async def run(context: BenchContext) -> list[Figure]:
-    return [*matching_figures(), *booking_figures(), *await notify_figures()]
+    return [*matching_figures(), *booking_figures()]

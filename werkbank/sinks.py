@@ -16,12 +16,16 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +172,7 @@ class SmsSink:
         self.host = host
         self.port = port
         self.faults = _Faults()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._keys: dict[str, str] = {}
@@ -181,59 +185,50 @@ class SmsSink:
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real gateways offer
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                fault = sink.faults.pop()
-                if fault is not None:
-                    self._answer(fault[0], {"error": fault[1]}, retry_after="1")
-                    return
-                try:
-                    payload = _parse_sms_body(body, self.headers.get("Content-Type", ""))
-                except ValueError as exc:
-                    self._answer(400, {"error": str(exc)})
-                    return
-                key = self.headers.get("Idempotency-Key")
-                known = sink.known_id(key)
-                if known is not None:  # like real gateways: the same key is accepted once
-                    self._answer(200, {"status": "queued", "id": known})
-                    return
-                record = {"received_at": time.time(), "path": self.path, **payload}
-                message_id = sink.append(record, key)
-                self._answer(201, {"status": "queued", "id": message_id})
-
-            def _answer(
-                self, code: int, body: dict[str, Any], retry_after: str | None = None
-            ) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                if retry_after and code in (429, 503):
-                    self.send_header("Retry-After", retry_after)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
         if self.port == 0:
             self.port = free_port(self.host)
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        app = Starlette(routes=[Route("/{path:path}", self._receive, methods=["POST"])])
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                msg = f"the SMS sink did not start on port {self.port}"
+                raise RuntimeError(msg)
+            time.sleep(0.01)
+
+    async def _receive(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        fault = self.faults.pop()
+        if fault is not None:
+            headers = {"Retry-After": "1"} if fault[0] in (429, 503) else None
+            return JSONResponse({"error": fault[1]}, fault[0], headers=headers)
+        try:
+            payload = _parse_sms_body(body, request.headers.get("content-type", ""))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        key = request.headers.get("idempotency-key")
+        known = self.known_id(key)
+        if known is not None:  # like real gateways: the same key is accepted once
+            return JSONResponse({"status": "queued", "id": known}, 200)
+        record = {"received_at": time.time(), "path": request.url.path, **payload}
+        return JSONResponse({"status": "queued", "id": self.append(record, key)}, 201)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
             self._server = None
+
+    @property
+    def count(self) -> int:
+        """How many SMS the gateway accepted since it started."""
+        with self._lock:
+            return self._count
 
     def known_id(self, key: str | None) -> str | None:
         with self._lock:
@@ -283,3 +278,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def serve_sink(kind: str, path: Path, port: int) -> None:
+    """Run one sink in this process until SIGTERM: a server on its own, as in production."""
+    import signal
+
+    sink: SmtpSink | SmsSink = SmtpSink(path, port=port) if kind == "smtp" else SmsSink(path, port)
+    sink.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    sink.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_sink(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]))

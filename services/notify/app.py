@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from services.notify import api, handlers
-from services.notify.senders import SmsGateway, SmtpPool
+from services.notify.senders import SmsGateway, SmtpPool, sms_session
 from services.notify.service import Outbound
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
@@ -23,7 +21,7 @@ async def open_outbound(runtime: ServiceRuntime) -> None:
         settings=settings,
         texts=Texts(settings.template_dir),
         smtp=SmtpPool(settings),
-        sms=SmsGateway(settings, httpx.AsyncClient(limits=httpx.Limits(max_connections=50))),
+        sms=SmsGateway(settings, sms_session()),
     )
 
 
@@ -31,7 +29,7 @@ async def close_outbound(runtime: ServiceRuntime) -> None:
     outbound: Outbound | None = runtime.state.get("outbound")
     if outbound is not None:
         await outbound.smtp.close()
-        await outbound.sms.client.aclose()
+        await outbound.sms.session.close()
 
 
 def build(settings: NotifySettings | None = None) -> ServiceBlueprint:

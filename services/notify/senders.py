@@ -1,9 +1,11 @@
 """Adapters to the outside world: SMTP (aiosmtplib) and SMS gateways (generic JSON, Twilio).
 
-Both take an ``on_accepted`` callback that records the delivery. It runs inside the channel's
-*acceptance window*: a lock held from the moment the server can accept the message until the
-record is committed. A crash can therefore leave at most one accepted-but-unrecorded message per
-channel and process, which is the one duplicate the restart may send.
+Both take an ``on_accepted`` callback that records the delivery. For email it runs inside the
+*acceptance window*: a lock held from the moment the SMTP server can accept the message (DATA)
+until the record is committed. A crash can therefore leave at most one accepted-but-unrecorded
+email per process, which is the one duplicate the restart may send; it has the same Message-ID.
+SMS are posted concurrently with the delivery id as idempotency key, so a gateway that honours
+it (Twilio does) drops the repeat a crash could cause.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from email.message import EmailMessage
+from email.message import Message
+from typing import Any
 
+import aiohttp
 import aiosmtplib
-import httpx
 from aiosmtplib.email import flatten_message
 
 from services.notify.settings import NotifySettings
@@ -109,7 +112,7 @@ def smtp_errors_classified() -> Iterator[None]:
 
 
 async def send_email(
-    pool: SmtpPool, message: EmailMessage, sender: str, recipient: str, on_accepted: Accepted
+    pool: SmtpPool, message: Message, sender: str, recipient: str, on_accepted: Accepted
 ) -> None:
     body = flatten_message(message)
     with smtp_errors_classified():
@@ -122,47 +125,52 @@ async def send_email(
 
 
 class SmsGateway:
-    """Posts SMS to the configured gateway over a pooled HTTP client."""
+    """Posts SMS to the configured gateway over a pooled aiohttp session."""
 
-    def __init__(self, settings: NotifySettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: NotifySettings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
-        self.client = client
-        self.acceptance = asyncio.Lock()
+        self.session = session
 
     async def send(self, to: str, text: str, key: str, on_accepted: Accepted) -> None:
         settings = self.settings
         if not settings.sms_gateway_url:
             raise PermanentDeliveryError("no SMS gateway configured (NOTIFY_SMS_GATEWAY_URL)")
-        async with self.acceptance:
-            answer = await self._post(settings.sms_gateway_url, to, text, key)
-            if answer.status_code == 429 or answer.status_code >= 500:
-                raise TransientError(f"SMS gateway answered {answer.status_code}")
-            if answer.status_code >= 400:
-                raise PermanentDeliveryError(f"SMS gateway refused: {answer.status_code}")
-            body = answer.json() if answer.content else {}
-            await on_accepted(str(body.get("id") or body.get("sid") or ""))
+        try:
+            async with self._post(settings.sms_gateway_url, to, text, key) as answer:
+                status = answer.status
+                body = await answer.json(content_type=None) if status < 400 else None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise TransientError(f"SMS gateway unreachable: {type(exc).__name__}") from exc
+        if status == 429 or status >= 500:
+            raise TransientError(f"SMS gateway answered {status}")
+        if status >= 400:
+            raise PermanentDeliveryError(f"SMS gateway refused: {status}")
+        body = body if isinstance(body, dict) else {}
+        await on_accepted(str(body.get("id") or body.get("sid") or ""))
 
-    async def _post(self, url: str, to: str, text: str, key: str) -> httpx.Response:
+    def _post(self, url: str, to: str, text: str, key: str) -> Any:
         settings = self.settings
         secret = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
         # Gateways that honour an idempotency key drop the duplicate a crash could cause.
-        headers = {"Idempotency-Key": key}
-        try:
-            if settings.sms_adapter == "twilio":
-                return await self.client.post(
-                    url,
-                    data={"To": to, "From": settings.sms_sender, "Body": text},
-                    auth=(settings.sms_account_sid or "", secret or ""),
-                    headers=headers,
-                    timeout=settings.sms_timeout_seconds,
-                )
-            if secret:
-                headers["Authorization"] = f"Bearer {secret}"
-            return await self.client.post(
+        headers = {"Idempotency-Key": key, "I-Twilio-Idempotency-Token": key}
+        timeout = aiohttp.ClientTimeout(total=settings.sms_timeout_seconds)
+        if settings.sms_adapter == "twilio":
+            return self.session.post(
                 url,
-                json={"to": to, "from": settings.sms_sender, "text": text},
+                data={"To": to, "From": settings.sms_sender, "Body": text},
+                auth=aiohttp.BasicAuth(settings.sms_account_sid or "", secret or ""),
                 headers=headers,
-                timeout=settings.sms_timeout_seconds,
+                timeout=timeout,
             )
-        except httpx.HTTPError as exc:
-            raise TransientError(f"SMS gateway unreachable: {type(exc).__name__}") from exc
+        if secret:
+            headers["Authorization"] = f"Bearer {secret}"
+        return self.session.post(
+            url,
+            json={"to": to, "from": settings.sms_sender, "text": text},
+            headers=headers,
+            timeout=timeout,
+        )
+
+
+def sms_session(limit: int = 64) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit))

@@ -6,7 +6,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
@@ -111,39 +116,33 @@ class Email:
     date: datetime
 
 
-def imip_message(mail: Email) -> EmailMessage:
-    """multipart/mixed > (multipart/alternative > text, html, text/calendar) + invite.ics."""
+_READABLE_UTF8 = Charset("utf-8")
+_READABLE_UTF8.body_encoding = QP  # text stays readable in the raw message
+
+
+def imip_message(mail: Email) -> Message:
+    """multipart/mixed > (multipart/alternative > text, html, text/calendar) + invite.ics.
+
+    Built with the compat32 MIME classes: the same tree as ``EmailMessage`` builds, at a
+    fraction of the cost, which matters at hundreds of messages per second.
+    """
     method = calendar_method(mail.ics)
-    message = EmailMessage()
-    message["From"] = formataddr((mail.sender_name, ascii_address(mail.sender)))
-    message["To"] = formataddr((mail.recipient_name, ascii_address(mail.recipient)))
-    message["Subject"] = mail.subject
+    message = MIMEMultipart("mixed")
+    message["From"] = formataddr((mail.sender_name, ascii_address(mail.sender)), "utf-8")
+    message["To"] = formataddr((mail.recipient_name, ascii_address(mail.recipient)), "utf-8")
+    message["Subject"] = Header(mail.subject, "utf-8").encode()
     message["Date"] = format_datetime(mail.date)
     message["Message-ID"] = mail.message_id
     if mail.reply_to:
         message["Reply-To"] = mail.reply_to
-    message.make_mixed()
-    alternative = EmailMessage()
-    alternative.set_content(mail.text, subtype="plain", charset="utf-8")
-    alternative.add_alternative(mail.html, subtype="html", charset="utf-8")
-    calendar_part = EmailMessage()
-    calendar_part.set_content(
-        mail.ics.encode("utf-8"),
-        maintype="text",
-        subtype="calendar",
-        cte="base64",
-        params={"method": method, "charset": "UTF-8"},
-    )
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText(mail.text, "plain", _READABLE_UTF8))  # type: ignore[arg-type]
+    alternative.attach(MIMEText(mail.html, "html", _READABLE_UTF8))  # type: ignore[arg-type]
+    calendar_part = MIMEText(mail.ics, "calendar", "utf-8")
+    calendar_part.set_param("method", method)
     alternative.attach(calendar_part)
     message.attach(alternative)
-    attachment = EmailMessage()
-    attachment.set_content(
-        mail.ics.encode("utf-8"),
-        maintype="application",
-        subtype="ics",
-        disposition="attachment",
-        filename="invite.ics",
-        cte="base64",
-    )
+    attachment = MIMEApplication(mail.ics.encode("utf-8"), "ics")
+    attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
     message.attach(attachment)
     return message
