@@ -95,6 +95,7 @@ async def reschedule(
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_ENTITY, {"field": "start", "message": str(exc)}
             ) from exc
+    service.MEETINGS.labels("rescheduled").inc()
     return {"meeting_id": meeting_id, "start": details.start.isoformat()}
 
 
@@ -105,6 +106,7 @@ async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly
             await service.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    service.MEETINGS.labels("cancelled").inc()
     return {"meeting_id": meeting_id, "status": "cancelled"}
 
 

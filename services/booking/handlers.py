@@ -11,6 +11,7 @@ import asyncpg
 from faststream.nats import NatsRouter
 
 from services.booking import repository, service
+from services.booking.service import MEETINGS
 from services.booking.settings import BookingSettings
 from shared.db import transaction
 from shared.events.base import Envelope
@@ -33,18 +34,23 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
 
     @reliable_subscriber(router, BOOKING_ON_MATCHING)
     async def on_match_accepted(envelope: Envelope[MatchAccepted]) -> None:
+        booked: list[str] = []
+
         async def effect(conn: asyncpg.Connection) -> None:
             await repository.record_received(conn, envelope.type)
             details = await service.book_match(
                 conn, envelope, _settings(runtime), runtime.state["rsvp_secret"], datetime.now(UTC)
             )
             if details is not None:
+                booked.append(details.meeting_id)
                 log.info(
                     "meeting booked",
                     extra={"meeting_id": details.meeting_id, "match_id": details.match_id},
                 )
 
         await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
+        if booked:  # counted after the commit
+            MEETINGS.labels("confirmed").inc()
 
     return [router]
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from services.booking import repository
 from services.booking.domain import rsvp
@@ -53,6 +54,11 @@ class NotFoundError(LookupError):
 
 class SlotError(ValueError):
     """The requested time cannot be booked; the message says why."""
+
+
+MEETINGS = Counter(
+    "werkbank_booking_meetings_total", "Meetings confirmed, rescheduled or cancelled", ["change"]
+)
 
 
 def venue_from_doc(doc: dict[str, Any]) -> Venue:

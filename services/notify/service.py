@@ -16,6 +16,7 @@ from typing import Any
 from weakref import WeakValueDictionary
 
 import asyncpg
+from prometheus_client import Counter
 
 from services.notify import repository
 from services.notify.domain.messages import (
@@ -47,6 +48,11 @@ from shared.messaging import PermanentError, enqueue
 
 log = logging.getLogger(__name__)
 SOURCE = "notify"
+DELIVERIES = Counter(
+    "werkbank_notify_deliveries_total",
+    "Delivery attempts by channel and outcome (sent, retrying, held, failed, dead)",
+    ["channel", "outcome"],
+)
 
 
 @dataclass
@@ -149,11 +155,13 @@ async def attempt(pool: Pool, outbound: Outbound, delivery: str, max_attempts: i
         unit = UnitOfWork(conn)
         await unit.start()
         try:
-            outcome = await _attempt_locked(conn, unit, outbound, delivery, max_attempts)
+            channel, outcome = await _attempt_locked(conn, unit, outbound, delivery, max_attempts)
         except BaseException:
             await unit.rollback()
             raise
         await unit.commit()
+        if channel:
+            DELIVERIES.labels(channel, outcome).inc()
         return outcome
 
 
@@ -163,14 +171,14 @@ async def _attempt_locked(
     outbound: Outbound,
     delivery: str,
     max_attempts: int,
-) -> str:
+) -> tuple[str, str]:
     row = await repository.lock(conn, delivery)
     if row is None or row["status"] not in ("pending", "retrying", "held"):
-        return "done"
+        return "", "done"
     hold_until = await _hold_until(conn, outbound, row)
     if hold_until is not None:
         await repository.set_status(conn, delivery, "held", not_before=hold_until)
-        return "held"
+        return row["channel"], "held"
 
     async def record_sent(sent_id: str) -> None:
         now = outbound.clock()
@@ -184,14 +192,14 @@ async def _attempt_locked(
         await _send(outbound, row["channel"], row["payload"], delivery, record_sent)
     except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
         await _fail(conn, row, "failed", str(exc), permanent=True)
-        return "failed"
+        return row["channel"], "failed"
     except TransientError as exc:
         if row["attempts"] + 1 >= max_attempts:
             await _fail(conn, row, "dead", str(exc), permanent=False)
-            return "dead"
+            return row["channel"], "dead"
         await repository.set_status(conn, delivery, "retrying", attempted=True, error=str(exc))
-        return "retrying"
-    return "sent"
+        return row["channel"], "retrying"
+    return row["channel"], "sent"
 
 
 async def _hold_until(
