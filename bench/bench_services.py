@@ -1,59 +1,12 @@
-"""Service figures: matching's ranking and booking's slot search."""
+"""Booking's slot search."""
 
 from __future__ import annotations
 
-import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import BenchContext, Figure, median, percentile
+from bench.common import BenchContext, Figure, median
 from services.booking.domain.calendar import BERLIN, MeetingType, Room, Venue, find_slots
-from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.scoring import rank
-from shared.events.common import ServiceType
-from werkbank.sample_data import NEEDS, PROVIDERS
-
-
-def matching_figures(providers_count: int = 5000, queries: int = 30) -> list[Figure]:
-    rng = random.Random(1)
-    taxonomy = Taxonomy.load()
-    providers = [
-        Provider(
-            provider_id=f"p{i}",
-            name=f"p{i}",
-            profile=PROVIDERS[i % len(PROVIDERS)][2],
-            categories=tuple(PROVIDERS[i % len(PROVIDERS)][1]),
-            lat=51.5 + rng.uniform(-0.2, 0.2),
-            lon=7.46 + rng.uniform(-0.2, 0.2),
-        )
-        for i in range(providers_count)
-    ]
-    timings = []
-    for index in range(queries):
-        category, service_type, title, description = NEEDS[index % len(NEEDS)]
-        need = Need(
-            f"n{index}",
-            "c",
-            title,
-            description,
-            (category,),
-            ServiceType(service_type),
-            lat=51.51,
-            lon=7.46,
-        )
-        started = time.perf_counter()
-        rank(need, providers, taxonomy, top=10)
-        timings.append((time.perf_counter() - started) * 1000)
-    return [
-        Figure(
-            f"matching_rank_{providers_count}_providers_p50",
-            median(timings),
-            "ms",
-            goal="p50 <= 10 ms at 100,000 providers",
-            note="plain per-provider Python scoring",
-        ),
-        Figure(f"matching_rank_{providers_count}_providers_p99", percentile(timings, 99), "ms"),
-    ]
 
 
 def booking_figures(searches: int = 50) -> list[Figure]:
@@ -76,4 +29,4 @@ def booking_figures(searches: int = 50) -> list[Figure]:
 
 
 async def run(context: BenchContext) -> list[Figure]:
-    return [*matching_figures(), *booking_figures()]
+    return booking_figures()

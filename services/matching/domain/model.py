@@ -61,6 +61,7 @@ class Need:
     lat: float | None = None
     lon: float | None = None
     budget_max: int | None = None
+    sector: str | None = None  # WZ 2008 section letter of the company
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,13 @@ class Provider:
     booked: int = 0
     blocked_companies: tuple[str, ...] = field(default=())
     quality: float = 0.5
+    # Capability level per category: 1 basic, 2 advanced, 3 expert (2 when not given).
+    levels: tuple[tuple[str, int], ...] = ()
+    sectors: tuple[str, ...] = ()  # WZ 2008 section letters served; empty means all
 
     @property
     def capacity_left(self) -> int:
         return max(0, self.capacity - self.booked)
+
+    def level(self, code: str) -> int:
+        return dict(self.levels).get(code, 2)

@@ -15,13 +15,17 @@ from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.text import Bm25
 
 DEFAULT_WEIGHTS = {
-    "taxonomy": 0.35,
+    "taxonomy": 0.30,
     "text": 0.25,
-    "distance": 0.15,
-    "budget": 0.10,
+    "sector": 0.08,
+    "distance": 0.14,
+    "budget": 0.08,
     "quality": 0.10,
     "language": 0.05,
 }
+CRITERIA = tuple(DEFAULT_WEIGHTS)
+LEVEL_CREDIT = {1: 0.7, 2: 0.85, 3: 1.0}  # an exact category, by the provider's level
+RELATED_CREDIT = 0.5  # a parent, child or sibling category
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,13 @@ class Vetoed:
 class Ranking:
     proposals: list[Scored] = field(default_factory=list)
     vetoed: list[Vetoed] = field(default_factory=list)
+    veto_counts: dict[str, int] = field(default_factory=dict)  # by English reason
+
+    def count_vetoes(self) -> None:
+        counts: dict[str, int] = {}
+        for vetoed in self.vetoed:
+            counts[vetoed.reason_en] = counts.get(vetoed.reason_en, 0) + 1
+        self.veto_counts = counts
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -70,23 +81,31 @@ def _distance(need: Need, provider: Provider) -> float | None:
     return distance_km(need.lat, need.lon, provider.lat, provider.lon)  # type: ignore[arg-type]
 
 
-def veto(need: Need, provider: Provider) -> Vetoed | None:
+VETO_STAFF_BLOCK = (
+    "von der Geschäftsstelle für diesen Bedarf gesperrt",
+    "blocked by staff for this need",
+)
+VETO_CONFLICT = ("Interessenkonflikt oder Sperrliste", "conflict of interest or block list")
+VETO_CAPACITY = ("keine freie Kapazität", "no capacity left")
+VETO_LANGUAGE = ("keine gemeinsame Sprache", "no common language")
+VETO_SERVICE = ("bietet diese Leistungsart nicht an", "does not offer this service type")
+
+
+def veto(need: Need, provider: Provider, excluded: frozenset[str] = frozenset()) -> Vetoed | None:
     pid = provider.provider_id
+    if pid in excluded:
+        return Vetoed(pid, *VETO_STAFF_BLOCK)
     if need.company_id in provider.blocked_companies:
-        return Vetoed(
-            pid, "Interessenkonflikt oder Sperrliste", "conflict of interest or block list"
-        )
+        return Vetoed(pid, *VETO_CONFLICT)
     if provider.capacity_left <= 0:
-        return Vetoed(pid, "keine freie Kapazität", "no capacity left")
+        return Vetoed(pid, *VETO_CAPACITY)
     if not set(need.languages) & set(provider.languages):
-        return Vetoed(pid, "keine gemeinsame Sprache", "no common language")
+        return Vetoed(pid, *VETO_LANGUAGE)
     if need.service_type not in provider.service_types:
-        return Vetoed(pid, "bietet diese Leistungsart nicht an", "does not offer this service type")
+        return Vetoed(pid, *VETO_SERVICE)
     km = _distance(need, provider)
     if km is not None and km > provider.radius_km:
-        return Vetoed(
-            pid, f"außerhalb des Einsatzradius ({km:.0f} km)", f"outside radius ({km:.0f} km)"
-        )
+        return Vetoed(pid, "außerhalb des Einsatzradius", "outside the service radius")
     return None
 
 
@@ -94,10 +113,10 @@ def taxonomy_fit(need: Need, provider: Provider, taxonomy: Taxonomy) -> tuple[fl
     values, exact, related = [], [], []
     for code in need.categories:
         if code in provider.categories:
-            values.append(1.0)
+            values.append(LEVEL_CREDIT[provider.level(code)])
             exact.append(code)
         elif any(taxonomy.related(code, other) for other in provider.categories):
-            values.append(0.5)
+            values.append(RELATED_CREDIT)
             related.append(code)
         else:
             values.append(0.0)
@@ -111,6 +130,14 @@ def taxonomy_fit(need: Need, provider: Provider, taxonomy: Taxonomy) -> tuple[fl
         f"passende Themen: {labels_de}{suffix_de}",
         f"matching topics: {labels_en}{suffix_en}",
     )
+
+
+def sector_fit(need: Need, provider: Provider) -> tuple[float, str, str]:
+    if not provider.sectors:
+        return 0.5, "arbeitet branchenübergreifend", "works across sectors"
+    if need.sector in provider.sectors:
+        return 1.0, "kennt die Branche", "knows the sector"
+    return 0.0, "keine Erfahrung in der Branche", "no experience in the sector"
 
 
 def criteria(
@@ -127,6 +154,7 @@ def criteria(
         else float(provider.price_min <= need.budget_max)
     )
     first_language = 1.0 if need.languages[0] in provider.languages else 0.5
+    sector, sector_de, sector_en = sector_fit(need, provider)
     return (
         Criterion("taxonomy", weights["taxonomy"], fit, fit_de, fit_en),
         Criterion(
@@ -136,6 +164,7 @@ def criteria(
             f"Textübereinstimmung {text_value:.0%}",
             f"text relevance {text_value:.0%}",
         ),
+        Criterion("sector", weights["sector"], sector, sector_de, sector_en),
         Criterion("distance", weights["distance"], near, km_de, km_en),
         Criterion(
             "budget",
@@ -161,6 +190,10 @@ def criteria(
     )
 
 
+def query_text(need: Need) -> str:
+    return f"{need.title} {need.description}"
+
+
 def _stable_hash(need_id: str, provider_id: str) -> str:
     return hashlib.sha256(f"{need_id}:{provider_id}".encode()).hexdigest()
 
@@ -174,35 +207,46 @@ def rank(
     exposure: dict[str, int] | None = None,
     top: int = 5,
     tolerance: float = 0.02,
+    excluded: frozenset[str] = frozenset(),
 ) -> Ranking:
+    """The reference implementation: one provider at a time. ``ProviderIndex`` must agree."""
     weights = {**DEFAULT_WEIGHTS, **(weights or {})}
     exposure = exposure or {}
     ranking = Ranking()
-    eligible: list[Provider] = []
-    for provider in providers:
-        vetoed = veto(need, provider)
+    # Text relevance is measured against all providers, so a veto never shifts it.
+    all_text = Bm25(p.profile for p in providers).scores(query_text(need))
+    eligible: list[tuple[Provider, float]] = []
+    for provider, text in zip(providers, all_text, strict=True):
+        vetoed = veto(need, provider, excluded)
         if vetoed:
             ranking.vetoed.append(vetoed)
         else:
-            eligible.append(provider)
+            eligible.append((provider, text))
+    ranking.count_vetoes()
     if not eligible:
         return ranking
-    raw_text = Bm25(p.profile for p in eligible).scores(f"{need.title} {need.description}")
-    best_text = max(raw_text) or 1.0
+    best_text = max(text for _, text in eligible) or 1.0
     scored = []
-    for provider, text in zip(eligible, raw_text, strict=True):
+    for provider, text in eligible:
         breakdown = criteria(need, provider, taxonomy, text / best_text, weights)
         total = round(sum(c.contribution for c in breakdown), 4)
         if breakdown[0].value > 0 or text > 0:
             scored.append(Scored(provider.provider_id, total, breakdown))
 
-    def order(item: Scored) -> tuple[float, int, str]:
-        band = math.floor(item.score / tolerance)
+    ranking.proposals = neutral_order(need.need_id, scored, exposure, tolerance)[:top]
+    return ranking
+
+
+def neutral_order(
+    need_id: str, scored: list[Scored], exposure: dict[str, int], tolerance: float
+) -> list[Scored]:
+    """Best band first; within a band, the least shown first, then a stable hash."""
+
+    def order(item: Scored) -> tuple[int, int, str]:
         return (
-            -band,
+            -math.floor(item.score / tolerance),
             exposure.get(item.provider_id, 0),
-            _stable_hash(need.need_id, item.provider_id),
+            _stable_hash(need_id, item.provider_id),
         )
 
-    ranking.proposals = sorted(scored, key=order)[:top]
-    return ranking
+    return sorted(scored, key=order)
