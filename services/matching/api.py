@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+import asyncpg
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
-from services.matching import repository, service
+from services.matching import imports, repository, service
 from services.matching.domain.model import Taxonomy
-from services.matching.schemas import CompanyIn, Decision, NeedIn, ProviderIn
+from services.matching.schemas import (
+    BatchIn,
+    CompanyIn,
+    Decision,
+    NeedIn,
+    OverrideIn,
+    ProviderIn,
+)
 from shared.db import transaction
 from shared.http import StaffOnly
 from shared.service import runtime_of
 
 router = APIRouter(prefix="/api/matching", tags=["matching"])
+MAX_IMPORT_BYTES = 20_000_000
 
 
 def _taxonomy(request: Request) -> Taxonomy:
     taxonomy: Taxonomy = runtime_of(request).state["taxonomy"]
     return taxonomy
+
+
+def _live(request: Request) -> service.LiveIndex:
+    live: service.LiveIndex = runtime_of(request).state["index"]
+    return live
+
+
+def _policy(request: Request) -> service.Policy:
+    policy: service.Policy = runtime_of(request).state["policy"]
+    return policy
 
 
 def _check_categories(taxonomy: Taxonomy, codes: list[str]) -> None:
@@ -88,7 +107,9 @@ async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
 async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await service.run_matching(conn, need_id, _taxonomy(request), staff)
+            return await service.run_matching(
+                conn, need_id, _taxonomy(request), staff, _live(request), _policy(request)
+            )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
@@ -131,3 +152,185 @@ async def runs(
 ) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.runs(conn, limit)
+
+
+@router.delete("/companies/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_company(company_id: str, request: Request, _: StaffOnly) -> None:
+    async with transaction(runtime_of(request).pool) as conn:
+        needs = await repository.needs_of_company(conn, company_id)
+        if needs:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                {"message": "the company still has needs; delete them first", "needs": needs},
+            )
+        if not await repository.delete_row(conn, "companies", "company_id", company_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"company {company_id} not found")
+
+
+@router.delete("/providers/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_provider(provider_id: str, request: Request, _: StaffOnly) -> None:
+    async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.delete_row(conn, "providers", "provider_id", provider_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
+
+
+@router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_need(need_id: str, request: Request, _: StaffOnly) -> None:
+    async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.delete_row(conn, "needs", "need_id", need_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
+
+
+@router.post("/import/{kind}")
+async def import_records(
+    kind: Annotated[str, Path(pattern="^(companies|providers|needs)$")],
+    request: Request,
+    _: StaffOnly,
+) -> dict[str, Any]:
+    """JSON (a list of objects) or CSV (``Content-Type: text/csv``), each with its id field.
+
+    Every row is validated first; if any is invalid, nothing is stored and the 422 lists
+    each error with its row number and field."""
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"an import may hold at most {MAX_IMPORT_BYTES // 1_000_000} MB",
+        )
+    text = body.decode("utf-8-sig", errors="replace")
+    is_csv = "csv" in request.headers.get("content-type", "")
+    try:
+        records = imports.records_from_csv(text) if is_csv else imports.records_from_json(text)
+        parsed = imports.validate(kind, records)
+    except imports.UnreadableFileError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"message": str(exc)}) from exc
+    taxonomy = _taxonomy(request)
+    for number, (identifier, model) in enumerate(parsed.rows, start=1):
+        unknown = taxonomy.unknown(tuple(getattr(model, "categories", ())))
+        if unknown:
+            parsed.errors.append(
+                {
+                    "row": number,
+                    "id": identifier,
+                    "field": "categories",
+                    "message": f"unknown categories: {', '.join(unknown)}",
+                }
+            )
+    if parsed.errors:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            {
+                "message": "nothing was imported",
+                "errors": parsed.errors,
+                "valid_codes": sorted(taxonomy.categories),
+            },
+        )
+    created = 0
+    async with transaction(runtime_of(request).pool) as conn:
+        for identifier, model in parsed.rows:
+            created += await _store(conn, kind, identifier, model)
+    return {"kind": kind, "created": created, "updated": len(parsed.rows) - created}
+
+
+async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: Any) -> bool:
+    doc = model.model_dump(mode="json")
+    if kind == "companies":
+        return await repository.upsert_company(conn, identifier, doc)
+    if kind == "providers":
+        return await repository.upsert_provider(
+            conn, identifier, {"provider_id": identifier, **doc}
+        )
+    if await repository.company(conn, doc["company_id"]) is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            {
+                "message": "nothing was imported",
+                "errors": [
+                    {
+                        "id": identifier,
+                        "field": "company_id",
+                        "message": f"unknown company {doc['company_id']}",
+                    }
+                ],
+            },
+        )
+    return await repository.upsert_need(conn, identifier, doc["company_id"], doc)
+
+
+@router.post("/batch")
+async def batch(body: BatchIn, request: Request, staff: StaffOnly) -> dict[str, Any]:
+    """Allocate open needs globally under provider capacity (all open needs by default)."""
+    settings = runtime_of(request).settings
+    options = getattr(settings, "batch_options_per_need", 20)
+    async with transaction(runtime_of(request).pool) as conn:
+        return await service.allocate_batch(
+            conn,
+            _taxonomy(request),
+            staff,
+            _live(request),
+            _policy(request),
+            body.need_ids,
+            options,
+        )
+
+
+@router.get("/needs/{need_id}/overrides")
+async def overrides(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    async with transaction(runtime_of(request).pool) as conn:
+        return await repository.overrides(conn, [need_id])
+
+
+@router.put("/needs/{need_id}/pins/{provider_id}")
+async def pin(
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+) -> dict[str, Any]:
+    """Staff assign this provider to the need in every later batch run."""
+    return await _override(request, need_id, provider_id, "pin", body.reason, staff)
+
+
+@router.put("/needs/{need_id}/blocks/{provider_id}")
+async def block(
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+) -> dict[str, Any]:
+    """Staff exclude this provider from every later run for the need."""
+    return await _override(request, need_id, provider_id, "block", body.reason, staff)
+
+
+async def _override(
+    request: Request, need_id: str, provider_id: str, kind: str, reason: str, staff: str
+) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
+        if await repository.need(conn, need_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
+        if await repository.provider(conn, provider_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
+        await repository.put_override(conn, need_id, provider_id, kind, reason, staff)
+    return {"need_id": need_id, "provider_id": provider_id, "kind": kind}
+
+
+@router.delete("/needs/{need_id}/overrides/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_override(need_id: str, provider_id: str, request: Request, _: StaffOnly) -> None:
+    async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.delete_override(conn, need_id, provider_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no pin or block for this pair")
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
+        run = await repository.run(conn, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
+    return run
+
+
+@router.post("/runs/{run_id}/replay")
+async def replay(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+    """Rank again from the recorded inputs; ``same`` says whether the result is identical."""
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            return await service.replay(conn, run_id)
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except service.ConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

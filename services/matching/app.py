@@ -4,24 +4,52 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.matching import api, handlers
+from services.matching import api, handlers, repository
+from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
+from services.matching.service import LiveIndex, Policy, refresh, to_provider
 from services.matching.settings import MatchingSettings
+from shared.db import transaction
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def load_taxonomy(runtime: ServiceRuntime) -> None:
+def _settings(runtime: ServiceRuntime) -> MatchingSettings:
     settings = runtime.settings
-    path = getattr(settings, "taxonomy_path", None)
-    runtime.state["taxonomy"] = Taxonomy.load(path) if path else Taxonomy.load()
+    assert isinstance(settings, MatchingSettings)
+    return settings
+
+
+async def load_taxonomy(runtime: ServiceRuntime) -> None:
+    settings = _settings(runtime)
+    taxonomy = Taxonomy.load(settings.taxonomy_path) if settings.taxonomy_path else Taxonomy.load()
+    runtime.state["taxonomy"] = taxonomy
+    runtime.state["policy"] = Policy(
+        weights=settings.weights, top=settings.proposals_per_need, tolerance=settings.tolerance
+    )
+    async with transaction(runtime.pool) as conn:
+        # Recorded by version, so that runs made with it can be replayed after a replacement.
+        await repository.save_taxonomy(conn, taxonomy.version, taxonomy.as_doc())
+
+
+async def build_index(runtime: ServiceRuntime) -> None:
+    async with (
+        runtime.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        rows, seq = await repository.provider_snapshot(conn)
+    index = ProviderIndex(runtime.state["taxonomy"], [to_provider(row) for row in rows])
+    live = LiveIndex(index, applied=seq)
+    async with transaction(runtime.pool) as conn:
+        await refresh(conn, live)
+    runtime.state["index"] = live
 
 
 def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or MatchingSettings(),
-        on_start=[load_taxonomy],
+        on_start=[load_taxonomy, build_index],
         migrations=MIGRATIONS,
         consumers=handlers.consumers,
         routers=[api.router],

@@ -38,8 +38,9 @@ INSERT INTO exposure (provider_id, shown) SELECT unnest($1::text[]), 1
 ON CONFLICT (provider_id) DO UPDATE SET shown = exposure.shown + 1
 """
 _INSERT_RUN = """
-INSERT INTO runs (run_id, need_id, inputs_hash, weights, taxonomy_version, results, requested_by)
-VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::jsonb, $7)
+INSERT INTO runs (run_id, need_id, inputs_hash, weights, taxonomy_version, results, requested_by,
+                  kind, inputs)
+VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::jsonb, $7, $8, $9::text::jsonb)
 """
 _INSERT_PROPOSAL = """
 INSERT INTO proposals (proposal_id, run_id, need_id, provider_id, rank, score, breakdown)
@@ -48,7 +49,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
 _LATEST_PROPOSALS = """
 SELECT proposal_id, run_id, provider_id, rank, score, breakdown::text AS breakdown, status
 FROM proposals WHERE need_id = $1
-  AND run_id = (SELECT run_id FROM runs WHERE need_id = $1 ORDER BY created_at DESC LIMIT 1)
+  AND run_id = (SELECT p.run_id FROM proposals p JOIN runs r USING (run_id)
+                WHERE p.need_id = $1 ORDER BY r.created_at DESC LIMIT 1)
 ORDER BY rank
 """
 _PROPOSAL = """
@@ -59,7 +61,7 @@ _DECIDE = "UPDATE proposals SET status = $2, decided_at = now() WHERE proposal_i
 _NEED_STATUS = "UPDATE needs SET status = $2, updated_at = now() WHERE need_id = $1"
 _BOOK_PROVIDER = "UPDATE providers SET booked = booked + 1 WHERE provider_id = $1"
 _RUNS = """
-SELECT run_id, need_id, inputs_hash, weights::text AS weights, taxonomy_version,
+SELECT run_id, kind, need_id, inputs_hash, weights::text AS weights, taxonomy_version,
        results::text AS results, requested_by, created_at
 FROM runs ORDER BY created_at DESC LIMIT $1
 """
@@ -100,9 +102,13 @@ async def provider(conn: asyncpg.Connection, provider_id: str) -> dict[str, Any]
     return {**json.loads(row["doc"]), "booked": row["booked"], "quality": row["quality"]}
 
 
-async def providers(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+async def provider_snapshot(conn: asyncpg.Connection) -> tuple[list[dict[str, Any]], int]:
+    """Every provider row and the change-log position they reflect; call in one snapshot."""
+    seq: int = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM provider_changes")
     rows = await conn.fetch(_ALL_PROVIDERS)
-    return [{**json.loads(r["doc"]), "booked": r["booked"], "quality": r["quality"]} for r in rows]
+    return [
+        {"doc": json.loads(r["doc"]), "booked": r["booked"], "quality": r["quality"]} for r in rows
+    ], seq
 
 
 async def need(conn: asyncpg.Connection, need_id: str) -> dict[str, Any] | None:
@@ -137,6 +143,8 @@ async def insert_run(conn: asyncpg.Connection, run: dict[str, Any]) -> None:
         run["taxonomy_version"],
         json.dumps(run["results"]),
         run["requested_by"],
+        run.get("kind", "single"),
+        json.dumps(run.get("inputs")),
     )
 
 
@@ -185,3 +193,122 @@ async def runs(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
 
 async def rate_provider(conn: asyncpg.Connection, provider_id: str, value: float) -> None:
     await conn.execute(_RATE, provider_id, value)
+
+
+_CHANGES_SINCE = """
+SELECT seq, provider_id, row::text AS row FROM provider_changes WHERE seq > $1 ORDER BY seq
+"""
+_PROVIDERS_AS_OF = """
+SELECT DISTINCT ON (provider_id) provider_id, row::text AS row FROM provider_changes
+WHERE seq <= $1 ORDER BY provider_id, seq DESC
+"""
+_RUN = """
+SELECT run_id, kind, need_id, inputs_hash, weights::text AS weights, taxonomy_version,
+       results::text AS results, inputs::text AS inputs, requested_by, created_at
+FROM runs WHERE run_id = $1
+"""
+
+
+async def changes_since(conn: asyncpg.Connection, seq: int) -> list[tuple[int, str, Any]]:
+    rows = await conn.fetch(_CHANGES_SINCE, seq)
+    return [(r["seq"], r["provider_id"], json.loads(r["row"]) if r["row"] else None) for r in rows]
+
+
+async def providers_as_of(conn: asyncpg.Connection, seq: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_PROVIDERS_AS_OF, seq)
+    return [json.loads(r["row"]) for r in rows if r["row"] is not None]
+
+
+async def run(conn: asyncpg.Connection, run_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_RUN, run_id)
+    if row is None:
+        return None
+    return {
+        **dict(row),
+        "weights": json.loads(row["weights"]),
+        "results": json.loads(row["results"]),
+        "inputs": json.loads(row["inputs"]) if row["inputs"] else None,
+    }
+
+
+async def exposure_of(conn: asyncpg.Connection, provider_ids: list[str]) -> dict[str, int]:
+    rows = await conn.fetch(
+        "SELECT provider_id, shown FROM exposure WHERE provider_id = ANY($1::text[])", provider_ids
+    )
+    return {r["provider_id"]: r["shown"] for r in rows}
+
+
+async def overrides(
+    conn: asyncpg.Connection, need_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT need_id, provider_id, kind, reason, created_by, created_at FROM overrides "
+        "WHERE $1::text[] IS NULL OR need_id = ANY($1::text[]) ORDER BY need_id, provider_id",
+        need_ids,
+    )
+    return [dict(r) for r in rows]
+
+
+async def put_override(
+    conn: asyncpg.Connection, need_id: str, provider_id: str, kind: str, reason: str, by: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO overrides (need_id, provider_id, kind, reason, created_by) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (need_id, provider_id) DO UPDATE "
+        "SET kind = EXCLUDED.kind, reason = EXCLUDED.reason, created_by = EXCLUDED.created_by, "
+        "created_at = now()",
+        need_id,
+        provider_id,
+        kind,
+        reason,
+        by,
+    )
+
+
+async def delete_override(conn: asyncpg.Connection, need_id: str, provider_id: str) -> bool:
+    status: str = await conn.execute(
+        "DELETE FROM overrides WHERE need_id = $1 AND provider_id = $2", need_id, provider_id
+    )
+    return status.endswith(" 1")
+
+
+async def delete_row(conn: asyncpg.Connection, table: str, key: str, value: str) -> bool:
+    assert (table, key) in {
+        ("companies", "company_id"),
+        ("providers", "provider_id"),
+        ("needs", "need_id"),
+    }
+    status: str = await conn.execute(f"DELETE FROM {table} WHERE {key} = $1", value)
+    return status.endswith(" 1")
+
+
+async def needs_of_company(conn: asyncpg.Connection, company_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT need_id FROM needs WHERE company_id = $1", company_id)
+    return [r["need_id"] for r in rows]
+
+
+async def open_needs(conn: asyncpg.Connection, need_ids: list[str] | None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT n.need_id, n.doc::text AS doc, c.doc::text AS company FROM needs n "
+        "JOIN companies c USING (company_id) WHERE n.status = 'open' "
+        "AND ($1::text[] IS NULL OR n.need_id = ANY($1::text[])) ORDER BY n.need_id",
+        need_ids,
+    )
+    return [
+        {"need_id": r["need_id"], "doc": json.loads(r["doc"]), "company": json.loads(r["company"])}
+        for r in rows
+    ]
+
+
+async def save_taxonomy(conn: asyncpg.Connection, version: str, doc: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO taxonomies (version, doc) VALUES ($1, $2::text::jsonb) "
+        "ON CONFLICT (version) DO NOTHING",
+        version,
+        json.dumps(doc),
+    )
+
+
+async def taxonomy(conn: asyncpg.Connection, version: str) -> dict[str, Any] | None:
+    value = await conn.fetchval("SELECT doc::text FROM taxonomies WHERE version = $1", version)
+    return json.loads(value) if value else None

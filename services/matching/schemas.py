@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.common import Contact, ServiceType
 
@@ -38,9 +40,31 @@ class ProviderIn(Body):
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float = Field(default=50, gt=0, le=1000)
     price_min: int | None = Field(default=None, ge=0)
-    capacity: int = Field(default=4, ge=0, le=1000)
+    price_max: int | None = Field(default=None, ge=0)
+    capacity: int = Field(default=4, ge=0, le=1000, description="meetings per period")
     blocked_companies: list[str] = Field(default_factory=list)
+    levels: dict[str, Annotated[int, Field(ge=1, le=3)]] = Field(
+        default_factory=dict, description="capability level per category: 1 basic … 3 expert"
+    )
+    sectors: list[Annotated[str, Field(pattern=r"^[A-U]$")]] = Field(
+        default_factory=list, description="WZ 2008 sections served; empty: all sectors"
+    )
+    references: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=20
+    )
     contacts: list[Contact] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def consistent(self) -> ProviderIn:
+        stray = sorted(set(self.levels) - set(self.categories))
+        if stray:
+            msg = f"levels given for categories the provider does not list: {stray}"
+            raise ValueError(msg)
+        low, high = self.price_min, self.price_max
+        if low is not None and high is not None and high < low:
+            msg = "price_max is below price_min"
+            raise ValueError(msg)
+        return self
 
 
 class NeedIn(Body):
@@ -49,8 +73,19 @@ class NeedIn(Body):
     description: str = Field(min_length=1, max_length=MAX_TEXT)
     categories: list[str] = Field(min_length=1)
     service_type: ServiceType
+    budget_min: int | None = Field(default=None, ge=0)
     budget_max: int | None = Field(default=None, ge=0)
     urgency: str = Field(default="normal", pattern=r"^(low|normal|high)$")
+
+
+class OverrideIn(Body):
+    reason: str = Field(default="", max_length=1000)
+
+
+class BatchIn(Body):
+    need_ids: list[str] | None = Field(
+        default=None, max_length=50_000, description="open needs to allocate; all when omitted"
+    )
 
 
 class Decision(Body):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from services.matching import repository
+from services.matching.domain.allocation import Option, allocate
+from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.scoring import DEFAULT_WEIGHTS, rank
+from services.matching.domain.scoring import DEFAULT_WEIGHTS, Ranking, Scored, criteria
+from services.matching.domain.sectors import wz_section
 from shared.events.base import wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import (
@@ -48,10 +54,13 @@ def to_need(need_id: str, doc: dict[str, Any], company: dict[str, Any]) -> Need:
         lat=company.get("lat"),
         lon=company.get("lon"),
         budget_max=doc.get("budget_max"),
+        sector=wz_section(company.get("sector_code")),
     )
 
 
-def to_provider(doc: dict[str, Any]) -> Provider:
+def to_provider(row: dict[str, Any]) -> Provider:
+    """A provider from its stored row: the staff's document plus booked and quality."""
+    doc = row["doc"]
     return Provider(
         provider_id=doc["provider_id"],
         name=doc["name"],
@@ -64,52 +73,120 @@ def to_provider(doc: dict[str, Any]) -> Provider:
         radius_km=doc["radius_km"],
         price_min=doc.get("price_min"),
         capacity=doc["capacity"],
-        booked=doc.get("booked", 0),
+        booked=row.get("booked", 0),
         blocked_companies=tuple(doc.get("blocked_companies", [])),
-        quality=doc.get("quality", 0.5),
+        quality=row.get("quality", 0.5),
+        levels=tuple(sorted((doc.get("levels") or {}).items())),
+        sectors=tuple(doc.get("sectors", [])),
     )
 
 
-def inputs_hash(need: Need, providers: list[Provider], exposure: dict[str, int]) -> str:
-    payload = json.dumps(
-        {"need": repr(need), "providers": sorted(map(repr, providers)), "exposure": exposure},
-        sort_keys=True,
+@dataclass
+class LiveIndex:
+    """The replica's provider index and how far it has followed the provider change log."""
+
+    index: ProviderIndex
+    applied: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def refresh(conn: asyncpg.Connection, live: LiveIndex) -> int:
+    """Apply every provider change committed since the last query: freshness on each query."""
+    async with live.lock:
+        changes = await repository.changes_since(conn, live.applied)
+        for seq, provider_id, row in changes:
+            if row is None:
+                live.index.remove(provider_id)
+            else:
+                live.index.upsert(to_provider(row))
+            live.applied = seq
+        return live.applied
+
+
+def inputs_hash(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the office ranks: weights, how many proposals, and the tolerance of equal scores."""
+
+    weights: dict[str, float]
+    top: int = 5
+    tolerance: float = 0.02
+
+
+def _breakdown(scored: Scored) -> list[dict[str, Any]]:
+    return [
+        {
+            "criterion": c.criterion,
+            "weight": c.weight,
+            "value": round(c.value, 4),
+            "contribution": c.contribution,
+            "reason_de": c.reason_de,
+            "reason_en": c.reason_en,
+        }
+        for c in scored.breakdown
+    ]
+
+
+def _results(ranking: Ranking) -> dict[str, Any]:
+    return {
+        "proposals": [[p.provider_id, p.score] for p in ranking.proposals],
+        "veto_counts": ranking.veto_counts,
+    }
+
+
+async def rank_need(
+    conn: asyncpg.Connection,
+    live: LiveIndex,
+    need: Need,
+    policy: Policy,
+    excluded: frozenset[str],
+) -> tuple[Ranking, dict[str, int]]:
+    found = live.index.candidates(
+        need, weights=policy.weights, top=policy.top, tolerance=policy.tolerance, excluded=excluded
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    ids = [live.index.provider_id(int(slot)) for slot in found.slots]
+    exposure = await repository.exposure_of(conn, ids)
+    ranking = live.index.finish(
+        found, exposure, weights=policy.weights, top=policy.top, tolerance=policy.tolerance
+    )
+    return ranking, exposure
 
 
 async def run_matching(
-    conn: asyncpg.Connection, need_id: str, taxonomy: Taxonomy, requested_by: str
+    conn: asyncpg.Connection,
+    need_id: str,
+    taxonomy: Taxonomy,
+    requested_by: str,
+    live: LiveIndex,
+    policy: Policy,
 ) -> list[dict[str, Any]]:
     doc = await repository.need(conn, need_id)
     if doc is None:
         raise NotFoundError(f"need {need_id} not found")
     company = await repository.company(conn, doc["company_id"]) or {}
+    seq = await refresh(conn, live)
     need = to_need(need_id, doc, company)
-    providers = [to_provider(p) for p in await repository.providers(conn)]
-    exposure = await repository.exposure(conn)
-    ranking = rank(need, providers, taxonomy, exposure=exposure)
+    blocks = frozenset(
+        o["provider_id"]
+        for o in await repository.overrides(conn, [need_id])
+        if o["kind"] == "block"
+    )
+    ranking, exposure = await rank_need(conn, live, need, policy, blocks)
+    inputs = {
+        "need": doc,
+        "company": company,
+        "blocks": sorted(blocks),
+        "exposure": exposure,
+        "provider_seq": seq,
+        "top": policy.top,
+        "tolerance": policy.tolerance,
+    }
     run_id = f"run-{uuid.uuid4().hex[:12]}"
-    proposals: list[dict[str, Any]] = [
-        {
-            "proposal_id": f"prop-{uuid.uuid4().hex[:12]}",
-            "run_id": run_id,
-            "need_id": need_id,
-            "provider_id": scored.provider_id,
-            "rank": position,
-            "score": scored.score,
-            "breakdown": [
-                {
-                    "criterion": c.criterion,
-                    "weight": c.weight,
-                    "value": round(c.value, 4),
-                    "contribution": c.contribution,
-                    "reason_de": c.reason_de,
-                    "reason_en": c.reason_en,
-                }
-                for c in scored.breakdown
-            ],
-        }
+    proposals = [
+        _proposal(run_id, need_id, position, scored)
         for position, scored in enumerate(ranking.proposals, start=1)
     ]
     await repository.insert_run(
@@ -117,22 +194,43 @@ async def run_matching(
         {
             "run_id": run_id,
             "need_id": need_id,
-            "inputs_hash": inputs_hash(need, providers, exposure),
-            "weights": DEFAULT_WEIGHTS,
+            "inputs_hash": inputs_hash(inputs),
+            "weights": policy.weights,
             "taxonomy_version": taxonomy.version,
-            "results": {
-                "proposals": [(p["provider_id"], p["score"]) for p in proposals],
-                "vetoed": [(v.provider_id, v.reason_en) for v in ranking.vetoed],
-            },
+            "results": _results(ranking),
             "requested_by": requested_by,
+            "inputs": inputs,
         },
     )
+    await _propose(conn, run_id, need, taxonomy, proposals)
+    return proposals
+
+
+def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str, Any]:
+    return {
+        "proposal_id": f"prop-{uuid.uuid4().hex[:12]}",
+        "run_id": run_id,
+        "need_id": need_id,
+        "provider_id": scored.provider_id,
+        "rank": rank,
+        "score": scored.score,
+        "breakdown": _breakdown(scored),
+    }
+
+
+async def _propose(
+    conn: asyncpg.Connection,
+    run_id: str,
+    need: Need,
+    taxonomy: Taxonomy,
+    proposals: list[dict[str, Any]],
+) -> None:
     for proposal in proposals:
         await repository.insert_proposal(conn, proposal)
     await repository.record_shown(conn, [p["provider_id"] for p in proposals])
     event = MatchProposed(
         run_id=run_id,
-        need_id=need_id,
+        need_id=need.need_id,
         company_id=need.company_id,
         taxonomy_version=taxonomy.version,
         proposals=tuple(
@@ -146,8 +244,142 @@ async def run_matching(
             for p in proposals
         ),
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"need:{need_id}"))
-    return proposals
+    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"need:{need.need_id}"))
+
+
+async def replay(conn: asyncpg.Connection, run_id: str) -> dict[str, Any]:
+    """Rank again from what the run recorded; the result must be the recorded one."""
+    run = await repository.run(conn, run_id)
+    if run is None:
+        raise NotFoundError(f"run {run_id} not found")
+    inputs = run["inputs"]
+    if run["kind"] != "single" or inputs is None:
+        raise ConflictError(f"run {run_id} did not record its inputs for a replay")
+    taxonomy_doc = await repository.taxonomy(conn, run["taxonomy_version"])
+    if taxonomy_doc is None:
+        raise ConflictError(f"taxonomy {run['taxonomy_version']} is no longer known")
+    taxonomy = Taxonomy.from_doc(taxonomy_doc)
+    providers = [
+        to_provider(row) for row in await repository.providers_as_of(conn, inputs["provider_seq"])
+    ]
+    need = to_need(run["need_id"], inputs["need"], inputs["company"])
+    ranking = ProviderIndex(taxonomy, providers).rank(
+        need,
+        weights=run["weights"],
+        exposure=inputs["exposure"],
+        top=inputs["top"],
+        tolerance=inputs["tolerance"],
+        excluded=frozenset(inputs["blocks"]),
+    )
+    replayed = _results(ranking)
+    return {
+        "run_id": run_id,
+        "same": replayed == run["results"] and inputs_hash(inputs) == run["inputs_hash"],
+        "recorded": run["results"],
+        "replayed": replayed,
+    }
+
+
+async def allocate_batch(
+    conn: asyncpg.Connection,
+    taxonomy: Taxonomy,
+    requested_by: str,
+    live: LiveIndex,
+    policy: Policy,
+    need_ids: list[str] | None = None,
+    options_per_need: int = 20,
+) -> dict[str, Any]:
+    """Assign many open needs at once under provider capacity; pins and blocks are respected."""
+    seq = await refresh(conn, live)
+    rows = await repository.open_needs(conn, need_ids)
+    overrides = await repository.overrides(conn, [r["need_id"] for r in rows])
+    blocks: dict[str, set[str]] = {}
+    pins: dict[str, str] = {}
+    for override in overrides:
+        if override["kind"] == "block":
+            blocks.setdefault(override["need_id"], set()).add(override["provider_id"])
+        else:
+            pins[override["need_id"]] = override["provider_id"]
+    needs = {r["need_id"]: to_need(r["need_id"], r["doc"], r["company"]) for r in rows}
+    options: dict[str, list[Option]] = {}
+    texts: dict[str, dict[str, float]] = {}
+    for need_id, need in needs.items():
+        found = live.index.candidates(
+            need,
+            weights=policy.weights,
+            top=options_per_need,
+            tolerance=policy.tolerance,
+            excluded=frozenset(blocks.get(need_id, ())),
+        )
+        order = np.argsort(-found.scores, kind="stable")[:options_per_need]
+        ids = [live.index.provider_id(int(found.slots[i])) for i in order]
+        options[need_id] = [
+            Option(pid, float(found.scores[i])) for pid, i in zip(ids, order, strict=True)
+        ]
+        texts[need_id] = {pid: float(found.text[i]) for pid, i in zip(ids, order, strict=True)}
+    capacity = {
+        o.provider_id: provider.capacity_left
+        for choices in options.values()
+        for o in choices
+        if (provider := live.index.get(o.provider_id))
+    }
+    for provider_id in pins.values():
+        provider = live.index.get(provider_id)
+        capacity[provider_id] = provider.capacity_left if provider else 0
+    allocation = allocate(options, capacity, {n: p for n, p in pins.items() if n in needs})
+    run_id = f"batch-{uuid.uuid4().hex[:12]}"
+    inputs = {"need_ids": sorted(needs), "pins": pins, "provider_seq": seq}
+    assignments = [
+        {"need_id": a.need_id, "provider_id": a.provider_id, "score": a.score, "pinned": a.pinned}
+        for a in allocation.assignments
+    ]
+    await repository.insert_run(
+        conn,
+        {
+            "run_id": run_id,
+            "need_id": None,
+            "kind": "batch",
+            "inputs_hash": inputs_hash(inputs),
+            "weights": policy.weights,
+            "taxonomy_version": taxonomy.version,
+            "results": {
+                "assignments": [[a["need_id"], a["provider_id"], a["score"]] for a in assignments],
+                "unassigned": allocation.unassigned,
+                "objective": allocation.objective,
+            },
+            "requested_by": requested_by,
+            "inputs": inputs,
+        },
+    )
+    for assignment in allocation.assignments:
+        need = needs[assignment.need_id]
+        provider = live.index.get(assignment.provider_id)
+        if provider is None:
+            continue
+        text = texts[need.need_id].get(provider.provider_id)
+        scored = explain(need, provider, live, policy, text)
+        await _propose(conn, run_id, need, taxonomy, [_proposal(run_id, need.need_id, 1, scored)])
+    return {
+        "run_id": run_id,
+        "assigned": len(assignments),
+        "assignments": assignments,
+        "unassigned": [
+            {"need_id": need_id, "reason": reason}
+            for need_id, reason in sorted(allocation.unassigned.items())
+        ],
+        "objective": allocation.objective,
+    }
+
+
+def explain(
+    need: Need, provider: Provider, live: LiveIndex, policy: Policy, text: float | None = None
+) -> Scored:
+    """The explained score of one provider for one need, as a proposal shows it."""
+    if text is None:  # a pinned provider outside the candidates: text against all providers
+        text = live.index.text_value(need, provider.provider_id)
+    weights = {**DEFAULT_WEIGHTS, **policy.weights}
+    breakdown = criteria(need, provider, live.index.taxonomy, text, weights)
+    return Scored(provider.provider_id, round(sum(c.contribution for c in breakdown), 4), breakdown)
 
 
 def _party(party_id: str, kind: PartyKind, doc: dict[str, Any]) -> Party:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.matching.domain.scoring import CRITERIA, DEFAULT_WEIGHTS
 from shared.settings import ServiceSettings
 
 
@@ -16,4 +18,27 @@ class MatchingSettings(ServiceSettings):
     service_name: ClassVar[str] = "matching"
 
     http_port: int = 8081
-    taxonomy_path: Path | None = None
+    taxonomy_path: Path | None = Field(
+        default=None, description="A taxonomy JSON replacing the shipped default"
+    )
+    weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description='Criterion weights as JSON, e.g. {"text": 0.3}; missing ones keep defaults',
+    )
+    proposals_per_need: int = Field(default=5, ge=1, le=50)
+    tolerance: float = Field(
+        default=0.02, gt=0, le=0.2, description="Scores this close count as equally good"
+    )
+    batch_options_per_need: int = Field(default=20, ge=1, le=200)
+
+    @field_validator("weights")
+    @classmethod
+    def known_criteria(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(CRITERIA))
+        if unknown:
+            msg = f"unknown criteria {unknown}; known: {list(CRITERIA)}"
+            raise ValueError(msg)
+        if any(value < 0 for value in weights.values()):
+            msg = "weights must not be negative"
+            raise ValueError(msg)
+        return {**DEFAULT_WEIGHTS, **weights}

@@ -52,13 +52,16 @@ async def test_the_building_materials_dealer_gets_the_chat_provider_first_with_r
     assert "p-far" not in [p["provider_id"] for p in proposals], "outside its radius"
     top = proposals[0]
     criteria = {c["criterion"]: c for c in top["breakdown"]}
-    assert criteria["taxonomy"]["value"] == 1.0
+    assert criteria["taxonomy"]["value"] == 0.85  # an exact category at the default level
     assert "Kundenchat" in criteria["taxonomy"]["reason_de"]
     assert "chat" in criteria["taxonomy"]["reason_en"].lower()
     assert abs(sum(c["contribution"] for c in top["breakdown"]) - top["score"]) < 1e-3
     runs = (await staff.get("/api/matching/runs")).json()
     assert runs[0]["need_id"] == need_id
-    assert ["p-far", "outside radius (284 km)"] in runs[0]["results"]["vetoed"]
+    assert runs[0]["results"]["veto_counts"] == {"outside the service radius": 1}
+    replayed = (await staff.post(f"/api/matching/runs/{runs[0]['run_id']}/replay")).json()
+    assert replayed["same"] is True
+    assert replayed["replayed"]["proposals"][0][0] == "p-chat"
 
     async with nats_client(stack.nats_url) as client:
 

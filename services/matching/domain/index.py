@@ -129,6 +129,18 @@ class ProviderIndex:
     def __len__(self) -> int:
         return len(self._slot)
 
+    def provider_id(self, slot: int) -> str:
+        row = self._rows[slot]
+        assert row is not None
+        return row.provider_id
+
+    def text_value(self, need: Need, provider_id: str) -> float:
+        """One provider's text relevance, relative to the best of all providers."""
+        scores = self.text_scores(query_text(need))
+        best = float(scores.max()) if len(scores) else 0.0
+        slot = self._slot.get(provider_id)
+        return 0.0 if slot is None or best == 0 else float(scores[slot]) / best
+
     def get(self, provider_id: str) -> Provider | None:
         slot = self._slot.get(provider_id)
         return None if slot is None else self._rows[slot]

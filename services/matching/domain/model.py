@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared.events.common import ServiceType
 
@@ -26,12 +27,24 @@ class Taxonomy:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_doc(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_doc(cls, raw: dict[str, Any]) -> Taxonomy:
         categories = {
             item["code"]: Category(item["code"], item["de"], item["en"], item.get("parent"))
             for item in raw["categories"]
         }
         return cls(version=raw["version"], categories=categories)
+
+    def as_doc(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "categories": [
+                {"code": c.code, "de": c.label_de, "en": c.label_en, "parent": c.parent}
+                for c in self.categories.values()
+            ],
+        }
 
     def related(self, a: str, b: str) -> bool:
         """Parent and child, or siblings under one parent."""
