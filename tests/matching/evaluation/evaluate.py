@@ -1,0 +1,58 @@
+"""Ranking quality on the hand-judged evaluation set: precision@1 and nDCG@5."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.matching.domain.index import ProviderIndex
+from services.matching.domain.model import Taxonomy
+from services.matching.service import to_need, to_provider
+
+DATASET = Path(__file__).parent / "dataset.json"
+
+
+@dataclass(frozen=True)
+class Quality:
+    cases: int
+    precision_at_1: float
+    ndcg_at_5: float
+    misses: tuple[str, ...]  # cases whose first proposal is not relevant
+    first: dict[str, str]  # the first proposal of each case
+
+
+def load() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(DATASET.read_text(encoding="utf-8"))
+    return data
+
+
+def ndcg(ranked: list[str], relevant: dict[str, int], k: int = 5) -> float:
+    gains = [2 ** relevant.get(pid, 0) - 1 for pid in ranked[:k]]
+    ideal = sorted((2**grade - 1 for grade in relevant.values()), reverse=True)[:k]
+    dcg = sum(gain / math.log2(position + 2) for position, gain in enumerate(gains))
+    best = sum(gain / math.log2(position + 2) for position, gain in enumerate(ideal))
+    return dcg / best if best else 0.0
+
+
+def evaluate(weights: dict[str, float] | None = None) -> Quality:
+    data = load()
+    index = ProviderIndex(
+        Taxonomy.load(),
+        [to_provider({"doc": doc}) for doc in data["providers"]],
+    )
+    hits, total_ndcg, misses, first = 0, 0.0, [], {}
+    for case in data["cases"]:
+        need = to_need(case["case_id"], {**case["need"], "company_id": "eval"}, case["company"])
+        ranked = [p.provider_id for p in index.rank(need, weights=weights, top=5).proposals]
+        relevant: dict[str, int] = case["relevant"]
+        first[case["case_id"]] = ranked[0] if ranked else ""
+        if ranked and relevant.get(ranked[0], 0) > 0:
+            hits += 1
+        else:
+            misses.append(case["case_id"])
+        total_ndcg += ndcg(ranked, relevant)
+    count = len(data["cases"])
+    return Quality(count, hits / count, total_ndcg / count, tuple(misses), first)
