@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -278,6 +279,69 @@ def _show(rows: Any, as_json: bool, columns: tuple[str, ...], title: str) -> Non
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+class ImportKind(StrEnum):
+    companies = "companies"
+    providers = "providers"
+    needs = "needs"
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .json")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import companies, providers or needs from CSV or JSON: every row valid, or nothing.
+
+    CSV: one row per record with the field names as header; lists separated by ';'; levels as
+    'code:level;…'; one contact from contact_name, contact_email, contact_phone, contact_locale.
+    Import companies before their needs."""
+    urls, token = _connection()
+    content_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
+    try:
+        answer = httpx.post(
+            f"{urls['matching']}/api/matching/import/{kind.value}",
+            content=file.read_bytes(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+            timeout=120,
+        )
+    except httpx.ConnectError:
+        console.print(f"[red]matching is not reachable at {urls['matching']}[/]: `make up`")
+        raise typer.Exit(3) from None
+    if answer.status_code == 422 and not as_json:
+        detail = answer.json().get("detail", {})
+        console.print(f"[red]{file.name}: {detail.get('message', 'refused')}[/]")
+        _show(detail.get("errors", []), False, ("row", "field", "message"), "Errors")
+        raise typer.Exit(1)
+    if answer.status_code >= 400:
+        console.print(f"[red]matching answered {answer.status_code}[/]: {answer.text}")
+        raise typer.Exit(1)
+    _show(answer.json(), as_json, ("kind", "created", "updated"), f"Imported {file.name}")
+
+
+@app.command()
+def batch(as_json: JsonOption = False) -> None:
+    """Allocate all open needs at once under provider capacity (pins and blocks respected)."""
+    result = _request("matching", "POST", "/api/matching/batch", json={})
+    if as_json:
+        _show(result, True, (), "")
+        return
+    _show(result["assignments"], False, ("need_id", "provider_id", "score", "pinned"), "Assigned")
+    if result["unassigned"]:
+        _show(result["unassigned"], False, ("need_id", "reason"), "Not assigned")
+
+
+@app.command()
+def replay(run_id: str, as_json: JsonOption = False) -> None:
+    """Replay a recorded matching run and say whether it gives the same result."""
+    _show(
+        _request("matching", "POST", f"/api/matching/runs/{run_id}/replay"),
+        as_json,
+        ("run_id", "same"),
+        "Replay",
+    )
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import itertools
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.matching.sample import BAUSTOFF, CHAT_NEED
 from tests.support.harness import ServiceProcess, eventually
 from werkbank.cli import app
 from werkbank.demo import run_demo
@@ -109,3 +111,30 @@ async def test_needs_become_proposals_meetings_invites_and_sms_and_a_cancel_reac
         )
 
     await eventually(cancels_arrived, timeout=30)
+
+
+async def test_the_cli_imports_csv_and_json_and_shows_what_is_wrong(
+    services: dict[str, ServiceProcess], tmp_path: Path
+) -> None:
+    env = {"WERKBANK_MATCHING_URL": services["matching"].base_url, "WERKBANK_STAFF_TOKEN": TOKEN}
+    companies = tmp_path / "companies.json"
+    companies.write_text(json.dumps([{"company_id": "co-bau", **BAUSTOFF}]), encoding="utf-8")
+    providers = tmp_path / "providers.csv"
+    providers.write_text(
+        (Path(__file__).parents[1] / "matching" / "providers_import.csv").read_text("utf-8"),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for kind, path in (("companies", companies), ("providers", providers)):
+        outcome = runner.invoke(app, ["import", kind, str(path), "--json"], env=env)
+        assert outcome.exit_code == 0, outcome.output
+        assert json.loads(outcome.output)["created"] >= 1
+    wrong = tmp_path / "needs.json"
+    wrong.write_text(
+        json.dumps([{"need_id": "n-1", **CHAT_NEED, "categories": ["market.telepathy"]}]),
+        encoding="utf-8",
+    )
+    outcome = runner.invoke(app, ["import", "needs", str(wrong)], env=env)
+    assert outcome.exit_code == 1
+    assert "nothing was imported" in outcome.output
+    assert "categories" in outcome.output
