@@ -7,8 +7,6 @@ the sustained rate from the first published event until the sink has accepted th
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -18,7 +16,7 @@ from typing import Any
 
 import aiosmtplib
 
-from bench.common import BenchContext, Figure
+from bench.common import BenchContext, Figure, SinkProcess
 from services.notify.domain.messages import e164
 from services.notify.domain.plan import values_for
 from services.notify.senders import SmsGateway, sms_session
@@ -29,8 +27,7 @@ from shared.events.booking import MeetingDetails, ReminderDue
 from tests.notify.test_crash import email_only
 from tests.notify.test_delivery import confirmed, details
 from tests.support.harness import ServiceProcess, nats_client, publish
-from werkbank.sinks import free_port
-from werkbank.stack import StackInfo, wait_for_port
+from werkbank.stack import StackInfo
 
 EMAIL_MEETINGS = 1000  # two attendees each: 2,000 invitation emails
 SMS_REMINDERS = 1500  # two attendees each: 3,000 reminder SMS (reminders go by SMS only)
@@ -57,32 +54,6 @@ def reminder(meeting: MeetingDetails) -> Envelope[ReminderDue]:
         ReminderDue(reminder_id=f"{meeting.meeting_id}-24h", meeting=meeting, lead_minutes=1440),
         source="booking",
     )
-
-
-class SinkProcess:
-    """A sink in a process of its own, so it does not share a GIL with its clients."""
-
-    def __init__(self, kind: str, path: Path) -> None:
-        self.kind, self.path = kind, path
-        self.host, self.port = "127.0.0.1", free_port()
-        self.url = f"http://127.0.0.1:{self.port}/messages"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "werkbank.sinks", kind, str(path), str(self.port)]
-        )
-        wait_for_port(self.host, self.port)
-
-    @property
-    def count(self) -> int:
-        if self.kind == "smtp":
-            return sum(1 for _ in self.path.glob("*.eml"))
-        if not self.path.exists():
-            return 0
-        with self.path.open("rb") as handle:
-            return sum(1 for _ in handle)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 async def run_service(

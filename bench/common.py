@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from werkbank.stack import EmbeddedStack, StackInfo
+from werkbank.sinks import free_port
+from werkbank.stack import EmbeddedStack, StackInfo, wait_for_port
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,29 @@ def percentile(samples: list[float], pct: float) -> float:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
+
+
+class SinkProcess:
+    """A sink in a process of its own, so it does not share a GIL with its clients."""
+
+    def __init__(self, kind: str, path: Path) -> None:
+        self.kind, self.path = kind, path
+        self.host, self.port = "127.0.0.1", free_port()
+        self.url = f"http://127.0.0.1:{self.port}/messages"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "werkbank.sinks", kind, str(path), str(self.port)]
+        )
+        wait_for_port(self.host, self.port)
+
+    @property
+    def count(self) -> int:
+        if self.kind == "smtp":
+            return sum(1 for _ in self.path.glob("*.eml"))
+        if not self.path.exists():
+            return 0
+        with self.path.open("rb") as handle:
+            return sum(1 for _ in handle)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
