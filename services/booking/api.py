@@ -1,4 +1,7 @@
-"""The staff HTTP API of the booking service, and the attendee endpoints behind signed links."""
+"""The staff HTTP API of the booking service: meetings (list, reschedule, cancel, attendance).
+
+Venues, rooms and availability are in ``places_api``; the attendee pages in ``attendees_api``.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.booking import repository, service
-from services.booking.domain import rsvp
+from services.booking import aftercare, changes, followup_repository, repository, service
 from services.booking.settings import BookingSettings
 from shared.db import transaction
-from shared.events.booking import AttendeeResponse
+from shared.events.booking import AttendanceStatus
+from shared.events.common import PartyKind
 from shared.http import StaffOnly
 from shared.service import runtime_of
 
 router = APIRouter(prefix="/api/booking", tags=["booking"])
-attendees = APIRouter(prefix="/rsvp", tags=["attendees"])
-
-
-class RoomIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    room_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)
-    capacity: int = Field(default=6, ge=1, le=500)
-
-
-class VenueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    address: str = Field(default="", max_length=300)
-    kind: str = Field(default="in_person", pattern=r"^(in_person|virtual)$")
-    video_url: str | None = Field(default=None, max_length=500)
-    state: str = Field(default="NW", pattern=r"^[A-Z]{2}$")
-    opening: dict[int, tuple[str, str]] = Field(default_factory=dict)
-    rooms: list[RoomIn] = Field(default_factory=list)
 
 
 class RescheduleIn(BaseModel):
@@ -49,23 +33,22 @@ class CancelIn(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
-def _settings(request: Request) -> BookingSettings:
+class AttendanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: AttendanceStatus
+    no_show_party: PartyKind | None = Field(
+        default=None, description="Who did not come, for a no-show; none means nobody came"
+    )
+
+
+def settings_of(request: Request) -> BookingSettings:
     settings = runtime_of(request).settings
     assert isinstance(settings, BookingSettings)
     return settings
 
 
-@router.put("/venues/{venue_id}")
-async def put_venue(venue_id: str, body: VenueIn, request: Request, _: StaffOnly) -> dict[str, str]:
-    async with transaction(runtime_of(request).pool) as conn:
-        await repository.upsert_venue(conn, venue_id, {"venue_id": venue_id, **body.model_dump()})
-    return {"venue_id": venue_id}
-
-
-@router.get("/venues")
-async def list_venues(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
-    async with transaction(runtime_of(request).pool) as conn:
-        return await repository.venues(conn) or [service.DEFAULT_VENUE]
+def not_found(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
 @router.get("/meetings")
@@ -80,20 +63,36 @@ async def list_meetings(
         return await repository.meetings(conn, status_filter, q, limit)
 
 
+@router.get("/meetings/attention")
+async def meetings_needing_attention(
+    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[dict[str, Any]]:
+    """Upcoming or cancelled meetings that attendees declined, latest decline first."""
+    async with transaction(runtime_of(request).pool) as conn:
+        return await followup_repository.needing_attention(conn, datetime.now(UTC), limit)
+
+
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
     meeting_id: str, body: RescheduleIn, request: Request, _: StaffOnly
 ) -> dict[str, Any]:
-    async with transaction(runtime_of(request).pool) as conn:
+    runtime = runtime_of(request)
+    async with transaction(runtime.pool) as conn:
         try:
-            details = await service.reschedule(
-                conn, meeting_id, body.start, _settings(request), datetime.now(UTC), body.reason
+            details = await changes.reschedule(
+                conn,
+                meeting_id,
+                body.start,
+                settings_of(request),
+                runtime.state["rsvp_secret"],
+                datetime.now(UTC),
+                body.reason,
             )
         except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+            raise not_found(exc) from exc
         except service.SlotError as exc:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY, {"field": "start", "message": str(exc)}
+                status.HTTP_422_UNPROCESSABLE_CONTENT, {"field": "start", "message": str(exc)}
             ) from exc
     service.MEETINGS.labels("rescheduled").inc()
     return {"meeting_id": meeting_id, "start": details.start.isoformat()}
@@ -103,28 +102,32 @@ async def reschedule(
 async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            await service.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
+            await changes.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
         except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+            raise not_found(exc) from exc
     service.MEETINGS.labels("cancelled").inc()
     return {"meeting_id": meeting_id, "status": "cancelled"}
 
 
-@attendees.get("/{token}")
-async def answer(
-    token: str,
-    request: Request,
-    response: Annotated[AttendeeResponse, Query()] = AttendeeResponse.ACCEPTED,
-    comment: Annotated[str, Query(max_length=1000)] = "",
-) -> dict[str, str]:
+@router.post("/meetings/{meeting_id}/attendance")
+async def mark_attendance(
+    meeting_id: str, body: AttendanceIn, request: Request, _: StaffOnly
+) -> dict[str, Any]:
+    """Held or no-show; a held meeting gets a feedback link per attendee (also in the event)."""
     runtime = runtime_of(request)
-    try:
-        claim = rsvp.verify(runtime.state["rsvp_secret"], token, datetime.now(UTC))
-    except rsvp.InvalidTokenError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid link: {exc}") from exc
     async with transaction(runtime.pool) as conn:
         try:
-            await service.respond(conn, claim, response, comment)
+            event = await aftercare.record_attendance(
+                conn,
+                meeting_id,
+                body.status,
+                body.no_show_party,
+                settings_of(request),
+                runtime.state["rsvp_secret"],
+                datetime.now(UTC),
+            )
         except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    return {"meeting_id": claim.meeting_id, "response": response.value}
+            raise not_found(exc) from exc
+        except aftercare.NotYetError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return event.model_dump(mode="json", exclude={"type"})

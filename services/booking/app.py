@@ -6,7 +6,7 @@ import logging
 import secrets
 from pathlib import Path
 
-from services.booking import api, handlers
+from services.booking import api, attendees_api, handlers, places_api
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
@@ -29,7 +29,12 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
         settings=settings or BookingSettings(),
         migrations=MIGRATIONS,
         consumers=handlers.consumers,
-        routers=[api.router, api.attendees],
+        routers=[
+            api.router,
+            places_api.router,
+            attendees_api.rsvp_router,
+            attendees_api.feedback_router,
+        ],
         on_start=[load_rsvp_secret],
         background=[handlers.reminder_loop],
         title="Werkbank booking",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 from faststream.nats import NatsRouter
 
-from services.booking import repository, service
+from services.booking import service
 from services.booking.service import MEETINGS
 from services.booking.settings import BookingSettings
 from shared.db import transaction
@@ -37,7 +37,8 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
         booked: list[str] = []
 
         async def effect(conn: asyncpg.Connection) -> None:
-            await repository.record_received(conn, envelope.type)
+            # No per-type counter row here: one hot row serialised every booking (the inbox
+            # already records each handled event with its type).
             details = await service.book_match(
                 conn, envelope, _settings(runtime), runtime.state["rsvp_secret"], datetime.now(UTC)
             )

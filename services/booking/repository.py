@@ -8,42 +8,52 @@ from typing import Any
 
 import asyncpg
 
-_RECORD_RECEIVED = """
-INSERT INTO received_events (event_type, count) VALUES ($1, 1)
-ON CONFLICT (event_type) DO UPDATE SET count = received_events.count + 1
-"""
 _UPSERT_VENUE = """
 INSERT INTO venues (venue_id, doc) VALUES ($1, $2::text::jsonb)
 ON CONFLICT (venue_id) DO UPDATE SET doc = EXCLUDED.doc
 """
 _VENUES = "SELECT venue_id, doc::text AS doc FROM venues ORDER BY venue_id"
-# DO UPDATE (not DO NOTHING) so that a row inserted by a concurrent transaction is returned too.
-_RESOURCE_KEYS = """
-INSERT INTO resources (resource_id) SELECT unnest($1::text[])
-ON CONFLICT (resource_id) DO UPDATE SET resource_id = EXCLUDED.resource_id
-RETURNING resource_id, resource_key
+# Reading first takes no row locks: a DO UPDATE upsert locked the room's row until commit and
+# so queued every booking of that room behind the one before. New resources are inserted with
+# DO NOTHING; a row a concurrent transaction inserted meanwhile is read by the next statement.
+_RESOURCE_KEYS = "SELECT resource_id, resource_key FROM resources WHERE resource_id = ANY($1)"
+_NEW_RESOURCES = """
+INSERT INTO resources (resource_id) SELECT unnest($1::text[]) ON CONFLICT (resource_id) DO NOTHING
 """
-_LOCK = "SELECT pg_advisory_xact_lock($1)"
+_LOCK = """
+SELECT count(pg_advisory_xact_lock(key))
+FROM (SELECT DISTINCT unnest($1::bigint[]) AS key ORDER BY 1) AS sorted_keys
+"""
+_TRY_LOCK = """
+SELECT key FROM (SELECT DISTINCT unnest($1::bigint[]) AS key ORDER BY 1) AS sorted_keys
+WHERE NOT pg_try_advisory_xact_lock(key)
+"""
+# Merged per resource in the database (range_agg joins touching spans): a fully booked room
+# day comes back as one row instead of one per meeting.
 _BUSY = """
-SELECT r.resource_id, lower(a.span) AS starts, upper(a.span) AS ends
-FROM allocations a JOIN resources r USING (resource_key)
-WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
+SELECT resource_id, lower(merged) AS starts, upper(merged) AS ends
+FROM (
+    SELECT r.resource_id, unnest(range_agg(a.span)) AS merged
+    FROM allocations a JOIN resources r USING (resource_key)
+    WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
+    GROUP BY r.resource_id
+) AS busy
 """
 _INSERT_MEETING = """
 INSERT INTO meetings (meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details)
 VALUES ($1, $2, $3, 0, 'confirmed', $4, $5, $6::text::jsonb)
 """
-_INSERT_ALLOCATION = """
-INSERT INTO allocations (meeting_id, resource_key, span) VALUES ($1, $2, tstzrange($3, $4))
+_INSERT_ALLOCATIONS = """
+INSERT INTO allocations (meeting_id, resource_key, span, option)
+SELECT $1, unnest($2::bigint[]), tstzrange($3, $4), $5
 """
 _MEETING_FOR_MATCH = "SELECT meeting_id FROM meetings WHERE match_id = $1"
-_MEETING = """
-SELECT meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details::text AS details
-FROM meetings WHERE meeting_id = $1
-"""
+_COLUMNS = """meeting_id, match_id, uid, sequence, status, starts_at, ends_at, declines, attendance,
+    details::text AS details"""
+_MEETING = f"SELECT {_COLUMNS} FROM meetings WHERE meeting_id = $1"
 _MEETING_FOR_UPDATE = _MEETING + " FOR UPDATE"
-_MEETINGS = """
-SELECT meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details::text AS details
+_MEETINGS = f"""
+SELECT {_COLUMNS}
 FROM meetings
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR details::text ILIKE '%' || $2 || '%')
@@ -55,13 +65,32 @@ UPDATE meetings SET sequence = $2, status = $3, starts_at = $4, ends_at = $5,
 WHERE meeting_id = $1
 """
 _RELEASE = "UPDATE allocations SET live = false WHERE meeting_id = $1 AND live"
+_RELEASE_OPTION = """
+UPDATE allocations SET live = false WHERE meeting_id = $1 AND option = $2 AND live
+"""
+_RELEASE_HOLDS = "UPDATE allocations SET live = false WHERE meeting_id = $1 AND option > 0 AND live"
+_DROP_HELD_OPTIONS = "DELETE FROM held_options WHERE meeting_id = $1"
+_INSERT_HELD_OPTION = """
+INSERT INTO held_options (meeting_id, option, starts_at, room_id, room_name)
+VALUES ($1, $2, $3, $4, $5)
+"""
+_HELD_OPTIONS = """
+SELECT option, starts_at, room_id, room_name FROM held_options WHERE meeting_id = $1
+ORDER BY option
+"""
+_PROMOTE_OPTION = """
+WITH dropped AS (DELETE FROM held_options WHERE meeting_id = $1 AND option = $2)
+UPDATE allocations SET option = 0 WHERE meeting_id = $1 AND option = $2 AND live
+"""
 _OVERLAPS = """
 SELECT count(*) FROM allocations a JOIN allocations b
   ON a.resource_key = b.resource_key AND a.ctid < b.ctid AND a.span && b.span
 WHERE a.live AND b.live
 """
-_INSERT_REMINDER = """
-INSERT INTO reminders (reminder_id, meeting_id, lead_minutes, due_at) VALUES ($1, $2, $3, $4)
+_INSERT_REMINDERS = """
+INSERT INTO reminders (reminder_id, meeting_id, lead_minutes, due_at)
+SELECT $2 || ':' || lead, $2, lead, $3::timestamptz - make_interval(mins => lead)
+FROM unnest($1::integer[]) AS lead
 ON CONFLICT (reminder_id) DO UPDATE SET due_at = EXCLUDED.due_at, sent_at = NULL
 """
 _DROP_REMINDERS = "DELETE FROM reminders WHERE meeting_id = $1 AND sent_at IS NULL"
@@ -79,10 +108,6 @@ ON CONFLICT (meeting_id, contact_id) DO UPDATE SET response = EXCLUDED.response,
 """
 
 
-async def record_received(conn: asyncpg.Connection, event_type: str) -> None:
-    await conn.execute(_RECORD_RECEIVED, event_type)
-
-
 async def upsert_venue(conn: asyncpg.Connection, venue_id: str, doc: dict[str, Any]) -> None:
     await conn.execute(_UPSERT_VENUE, venue_id, json.dumps(doc))
 
@@ -92,7 +117,11 @@ async def venues(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 async def resource_keys(conn: asyncpg.Connection, resource_ids: list[str]) -> dict[str, int]:
-    rows = await conn.fetch(_RESOURCE_KEYS, sorted(set(resource_ids)))
+    wanted = sorted(set(resource_ids))
+    rows = await conn.fetch(_RESOURCE_KEYS, wanted)
+    if len(rows) < len(wanted):
+        await conn.execute(_NEW_RESOURCES, wanted)
+        rows = await conn.fetch(_RESOURCE_KEYS, wanted)
     keys = {row["resource_id"]: row["resource_key"] for row in rows}
     assert set(keys) == set(resource_ids), "every resource must have a key"
     return keys
@@ -100,8 +129,14 @@ async def resource_keys(conn: asyncpg.Connection, resource_ids: list[str]) -> di
 
 async def lock_resources(conn: asyncpg.Connection, keys: list[int]) -> None:
     """In sorted order, so that concurrent bookings never wait on each other in a cycle."""
-    for key in sorted(set(keys)):
-        await conn.execute(_LOCK, key)
+    await conn.fetchval(_LOCK, sorted(set(keys)))
+
+
+async def try_lock_resources(conn: asyncpg.Connection, keys: list[int]) -> set[int]:
+    """Lock what is free now, without waiting; the keys another transaction holds."""
+    if not keys:
+        return set()
+    return {row["key"] for row in await conn.fetch(_TRY_LOCK, sorted(set(keys)))}
 
 
 async def busy(
@@ -133,10 +168,15 @@ async def insert_meeting(
 
 
 async def allocate(
-    conn: asyncpg.Connection, meeting_id: str, keys: list[int], starts: datetime, ends: datetime
+    conn: asyncpg.Connection,
+    meeting_id: str,
+    keys: list[int],
+    starts: datetime,
+    ends: datetime,
+    option: int = 0,
 ) -> None:
-    for key in keys:
-        await conn.execute(_INSERT_ALLOCATION, meeting_id, key, starts, ends)
+    """Option 0 is the booked slot; a higher option is a held alternative."""
+    await conn.execute(_INSERT_ALLOCATIONS, meeting_id, keys, starts, ends, option)
 
 
 def _meeting(row: asyncpg.Record | None) -> dict[str, Any] | None:
@@ -183,10 +223,11 @@ async def overlapping_live_allocations(conn: asyncpg.Connection) -> int:
     return count
 
 
-async def schedule_reminder(
-    conn: asyncpg.Connection, reminder_id: str, meeting_id: str, lead_minutes: int, due: datetime
+async def schedule_reminders(
+    conn: asyncpg.Connection, meeting_id: str, leads_minutes: list[int], start: datetime
 ) -> None:
-    await conn.execute(_INSERT_REMINDER, reminder_id, meeting_id, lead_minutes, due)
+    """One reminder per lead, ``<meeting>:<lead>``, due that many minutes before the start."""
+    await conn.execute(_INSERT_REMINDERS, leads_minutes, meeting_id, start)
 
 
 async def drop_pending_reminders(conn: asyncpg.Connection, meeting_id: str) -> None:
@@ -208,3 +249,34 @@ async def record_response(
     conn: asyncpg.Connection, meeting_id: str, contact_id: str, response: str
 ) -> None:
     await conn.execute(_RESPOND, meeting_id, contact_id, response)
+
+
+async def release_option(conn: asyncpg.Connection, meeting_id: str, option: int) -> None:
+    await conn.execute(_RELEASE_OPTION, meeting_id, option)
+
+
+async def drop_held_options(conn: asyncpg.Connection, meeting_id: str) -> None:
+    """The held alternatives are no longer needed: free their resources."""
+    await conn.execute(_RELEASE_HOLDS, meeting_id)
+    await conn.execute(_DROP_HELD_OPTIONS, meeting_id)
+
+
+async def hold_option(
+    conn: asyncpg.Connection,
+    meeting_id: str,
+    option: int,
+    starts: datetime,
+    room_id: str | None,
+    room_name: str | None,
+) -> None:
+    await conn.execute(_INSERT_HELD_OPTION, meeting_id, option, starts, room_id, room_name)
+
+
+async def held_options(conn: asyncpg.Connection, meeting_id: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(_HELD_OPTIONS, meeting_id)
+    return rows
+
+
+async def promote_option(conn: asyncpg.Connection, meeting_id: str, option: int) -> None:
+    """The held alternative becomes the booked slot (the caller released the old one)."""
+    await conn.execute(_PROMOTE_OPTION, meeting_id, option)

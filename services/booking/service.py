@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 from prometheus_client import Counter
 
 from services.booking import repository
-from services.booking.domain import rsvp
-from services.booking.domain.calendar import MeetingType, Room, Venue, find_slots
-from services.booking.domain.invites import InviteSpec, Person, build_ics
+from services.booking.domain.calendar import (
+    Interval,
+    MeetingType,
+    Room,
+    Venue,
+    find_slots,
+    padded,
+)
+from services.booking.invitations import build_calendar, rsvp_url
+from services.booking.places import DEFAULT_VENUE, Wishes, venue_from_doc, wishes_of
 from services.booking.settings import BookingSettings
 from shared.events.base import Envelope, wrap
 from shared.events.booking import (
     Attendee,
-    AttendeeResponded,
-    AttendeeResponse,
-    Calendar,
     CalendarMethod,
-    Invitation,
-    MeetingCancelled,
     MeetingConfirmed,
     MeetingDetails,
-    MeetingRescheduled,
     Organizer,
     Place,
     ReminderDue,
@@ -36,16 +38,6 @@ from shared.events.matching import MatchAccepted
 from shared.messaging import PermanentError, enqueue
 
 SOURCE = "booking"
-DEFAULT_VENUE = {
-    "venue_id": "werkbank",
-    "name": "Digitale Werkbank",
-    "address": "Königswall 21, 44137 Dortmund",
-    "kind": "in_person",
-    "rooms": [
-        {"room_id": "werkbank-1", "name": "Werkraum 1"},
-        {"room_id": "werkbank-2", "name": "Werkraum 2"},
-    ],
-}
 
 
 class NotFoundError(LookupError):
@@ -59,25 +51,6 @@ class SlotError(ValueError):
 MEETINGS = Counter(
     "werkbank_booking_meetings_total", "Meetings confirmed, rescheduled or cancelled", ["change"]
 )
-
-
-def venue_from_doc(doc: dict[str, Any]) -> Venue:
-    opening = {
-        int(day): (time.fromisoformat(hours[0]), time.fromisoformat(hours[1]))
-        for day, hours in doc.get("opening", {}).items()
-    }
-    venue = Venue(
-        venue_id=doc["venue_id"],
-        name=doc["name"],
-        address=doc.get("address", ""),
-        kind=doc.get("kind", "in_person"),
-        video_url=doc.get("video_url"),
-        state=doc.get("state", "NW"),
-        rooms=tuple(
-            Room(r["room_id"], r["name"], r.get("capacity", 6)) for r in doc.get("rooms", [])
-        ),
-    )
-    return replace(venue, opening=opening) if opening else venue
 
 
 def meeting_type(settings: BookingSettings) -> MeetingType:
@@ -94,44 +67,35 @@ def _attendees(company: Party, provider: Party) -> list[tuple[Party, Any]]:
     return [(party, contact) for party in (company, provider) for contact in party.contacts]
 
 
-def build_calendar(
-    details: MeetingDetails, uid: str, sequence: int, method: CalendarMethod, now: datetime
-) -> Calendar:
-    place = details.place
-    location = (
-        place.video_url
-        if place.kind == "virtual" and place.video_url
-        else (
-            f"{place.name}, {place.room_name + ', ' if place.room_name else ''}"
-            f"{place.address or ''}"
-        ).strip(", ")
-    )
-    spec = InviteSpec(
-        uid=uid,
-        sequence=sequence,
-        method=method.value,
-        title=details.title,
-        start=details.start,
-        end=details.end,
-        location=location or place.name,
-        organizer=Person(details.organizer.name, str(details.organizer.email)),
-        attendees=tuple(
-            Person(a.contact.name, str(a.contact.email))
-            for a in details.attendees
-            if a.contact.email
-        ),
-        stamp=now,
-        video_url=place.video_url,
-    )
-    invitations = tuple(
-        Invitation(
-            contact_id=a.contact.contact_id,
-            ics=build_ics(spec, locale=a.contact.locale.value, rsvp_url=a.rsvp_url or ""),
+Slot = tuple[datetime, Room | None]
+
+
+def best_slots(
+    venues: list[Venue],
+    kind: MeetingType,
+    now: datetime,
+    busy: dict[str, list[tuple[datetime, datetime]]],
+    people: list[str],
+    wishes: Wishes,
+    count: int,
+    room_offset: int = 0,
+) -> tuple[Venue, list[Slot]] | None:
+    """The best slots at the first venue (in the staff's order) that has any."""
+    for venue in venues:
+        slots = find_slots(
+            venue,
+            kind,
+            now,
+            busy,
+            people,
+            count=count,
+            provider=wishes.provider,
+            company=wishes.company,
+            room_offset=room_offset,
         )
-        for a in details.attendees
-        if a.contact.email
-    )
-    return Calendar(uid=uid, sequence=sequence, method=method, invitations=invitations)
+        if slots:
+            return venue, slots
+    return None
 
 
 async def book_match(
@@ -141,25 +105,56 @@ async def book_match(
     secret: bytes,
     now: datetime,
 ) -> MeetingDetails | None:
+    """Book the best slot and confirm it; with ``settings.options`` > 1, hold alternatives.
+
+    Top-N design: the best N slots (on different days) are allocated in one transaction. The
+    first is confirmed at once (MeetingConfirmed, REQUEST); the others stay held, blocking
+    their provider, company and room like any booking, as the ready answer to a decline: the
+    next held option is offered without a new search. Holds are dropped when the meeting is
+    cancelled, rescheduled by staff, or marked held/no-show.
+    """
     match = envelope.data
     if await repository.meeting_for_match(conn, match.match_id):
         return None
-    venue_docs = await repository.venues(conn) or [DEFAULT_VENUE]
-    venue = venue_from_doc(venue_docs[0])
+    venues = [venue_from_doc(doc) for doc in await repository.venues(conn) or [DEFAULT_VENUE]]
     kind = meeting_type(settings)
+    wishes = await wishes_of(conn, match.provider.party_id, match.company.party_id)
     people = [f"provider:{match.provider.party_id}", f"company:{match.company.party_id}"]
-    rooms = [f"room:{room.room_id}" for room in venue.rooms]
-    since = now
+    rooms = [f"room:{room.room_id}" for venue in venues for room in venue.rooms]
     until = now + kind.horizon + timedelta(days=1)
+    taken: dict[str, list[Interval]] = {}
     for _ in range(20):
-        busy = await repository.busy(conn, people + rooms, since, until)
-        slots = find_slots(venue, kind, now, busy, people, count=1)
-        if not slots:
+        busy = await repository.busy(conn, people + rooms, now, until)
+        for resource, spans in taken.items():
+            busy.setdefault(resource, []).extend(spans)
+        found = best_slots(
+            venues,
+            kind,
+            now,
+            busy,
+            people,
+            wishes,
+            settings.options,
+            zlib.crc32(match.match_id.encode()),
+        )
+        if found is None:
             raise PermanentError(
                 f"no free slot within {settings.horizon_days} days for match {match.match_id}"
             )
-        start, room = slots[0]
-        booked = await _try_allocate(conn, match, venue, room, start, kind, settings, secret, now)
+        venue, [(start, room), *alternatives] = found
+        booked = await _try_allocate(
+            conn,
+            match,
+            venue,
+            room,
+            start,
+            kind,
+            settings,
+            secret,
+            now,
+            holds=alternatives,
+            taken=taken,
+        )
         if booked is not None:
             return booked
     raise RuntimeError("the slots kept being taken; retrying later")
@@ -175,11 +170,19 @@ async def _try_allocate(
     settings: BookingSettings,
     secret: bytes,
     now: datetime,
+    *,
+    holds: Sequence[Slot] = (),
+    taken: dict[str, list[Interval]] | None = None,
 ) -> MeetingDetails | None:
+    """Allocate the slot (and hold the alternatives) and confirm it; None if it was taken.
+
+    A room that a concurrent booking holds is noted in ``taken`` (with the span tried), so that
+    the next attempt picks another room without waiting for that booking to commit.
+    """
+    taken = {} if taken is None else taken
     end = start + kind.duration
-    resources = [f"provider:{match.provider.party_id}", f"company:{match.company.party_id}"]
-    if room is not None:
-        resources.append(f"room:{room.room_id}")
+    people = [f"provider:{match.provider.party_id}", f"company:{match.company.party_id}"]
+    rooms = [f"room:{r.room_id}" for r in (room, *(h[1] for h in holds)) if r is not None]
     meeting_id = f"mtg-{uuid.uuid4().hex[:12]}"
     details = MeetingDetails(
         meeting_id=meeting_id,
@@ -204,17 +207,24 @@ async def _try_allocate(
                 party_kind=party.kind,
                 party_name=party.name,
                 contact=contact,
-                rsvp_url=f"{settings.public_base_url}/rsvp/"
-                + rsvp.issue(secret, meeting_id, contact.contact_id, rsvp.default_expiry(end)),
+                rsvp_url=rsvp_url(settings, secret, meeting_id, contact.contact_id, end, 0),
             )
             for party, contact in _attendees(match.company, match.provider)
         ),
     )
+    uid = f"{meeting_id}@werkbank"
+    # Built before any lock is taken: the locks are then held only for the SQL and the commit.
+    confirmed = wrap(
+        MeetingConfirmed(
+            meeting=details, calendar=build_calendar(details, uid, 0, CalendarMethod.REQUEST, now)
+        ),
+        source=SOURCE,
+        correlation_id=f"match:{match.match_id}",
+    )
+    slots = [(start, room), *holds]
     try:
         async with conn.transaction():
-            keys = await repository.resource_keys(conn, resources)
-            await repository.lock_resources(conn, list(keys.values()))
-            uid = f"{meeting_id}@werkbank"
+            keys = await _lock(conn, people, rooms)
             await repository.insert_meeting(
                 conn,
                 meeting_id,
@@ -224,152 +234,65 @@ async def _try_allocate(
                 details.end,
                 details.model_dump(mode="json"),
             )
-            await repository.allocate(
-                conn,
-                meeting_id,
-                list(keys.values()),
-                start - kind.buffer_before,
-                end + kind.buffer_after,
-            )
+            await _allocate_slots(conn, meeting_id, people, slots, kind, keys)
     except asyncpg.ExclusionViolationError:
         return None
-    await _schedule_reminders(conn, details, settings)
-    calendar = build_calendar(details, f"{meeting_id}@werkbank", 0, CalendarMethod.REQUEST, now)
-    await enqueue(
-        conn,
-        wrap(
-            MeetingConfirmed(meeting=details, calendar=calendar),
-            source=SOURCE,
-            correlation_id=f"match:{match.match_id}",
-        ),
-    )
+    except _RoomsTakenError as exc:
+        for resource in exc.resources:
+            taken.setdefault(resource, []).append(padded(start, kind))
+        return None
+    await schedule_reminders(conn, details, settings, new=True)
+    await enqueue(conn, confirmed)
     return details
 
 
-async def _schedule_reminders(
-    conn: asyncpg.Connection, details: MeetingDetails, settings: BookingSettings
-) -> None:
-    await repository.drop_pending_reminders(conn, details.meeting_id)
-    for lead in settings.reminder_leads_minutes:
-        await repository.schedule_reminder(
-            conn,
-            f"{details.meeting_id}:{lead}",
-            details.meeting_id,
-            lead,
-            details.start - timedelta(minutes=lead),
-        )
+class _RoomsTakenError(Exception):
+    def __init__(self, resources: list[str]) -> None:
+        super().__init__(", ".join(resources))
+        self.resources = resources
 
 
-async def reschedule(
+async def _lock(conn: asyncpg.Connection, people: list[str], rooms: list[str]) -> dict[str, int]:
+    """Wait for the people (in sorted order); a room another booking holds is not waited for:
+    any free room will do, so the caller picks another one instead of queueing."""
+    keys = await repository.resource_keys(conn, people + rooms)
+    await repository.lock_resources(conn, [keys[p] for p in people])
+    held_elsewhere = await repository.try_lock_resources(conn, [keys[r] for r in rooms])
+    if held_elsewhere:
+        raise _RoomsTakenError([r for r in rooms if keys[r] in held_elsewhere])
+    return keys
+
+
+async def _allocate_slots(
     conn: asyncpg.Connection,
     meeting_id: str,
-    new_start: datetime,
-    settings: BookingSettings,
-    now: datetime,
-    reason: str = "",
-) -> MeetingDetails:
-    row = await repository.meeting(conn, meeting_id, for_update=True)
-    if row is None or row["status"] == "cancelled":
-        raise NotFoundError(f"no live meeting {meeting_id}")
-    details = MeetingDetails.model_validate(row["details"])
-    kind = meeting_type(settings)
-    new_end = new_start + kind.duration
-    if new_start <= now:
-        raise SlotError("the new time is in the past")
-    venue_docs = await repository.venues(conn) or [DEFAULT_VENUE]
-    venue = venue_from_doc(
-        next((v for v in venue_docs if v["venue_id"] == details.place.venue_id), venue_docs[0])
-    )
-    if venue.kind != "virtual" and (why := venue.why_closed(new_start, new_end)):
-        raise SlotError(why)
-    resources = [
-        f"provider:{a.party_id}" if a.party_kind == "provider" else f"company:{a.party_id}"
-        for a in details.attendees
-    ]
-    if details.place.room_id:
-        resources.append(f"room:{details.place.room_id}")
-    await repository.release(conn, meeting_id)
-    try:
-        async with conn.transaction():
-            keys = await repository.resource_keys(conn, sorted(set(resources)))
-            await repository.lock_resources(conn, list(keys.values()))
-            await repository.allocate(
-                conn,
-                meeting_id,
-                list(keys.values()),
-                new_start - kind.buffer_before,
-                new_end + kind.buffer_after,
-            )
-    except asyncpg.ExclusionViolationError as exc:
-        raise SlotError("the new time is already taken") from exc
-    previous_start, previous_end = details.start, details.end
-    details = details.model_copy(
-        update={"start": new_start.astimezone(UTC), "end": new_end.astimezone(UTC)}
-    )
-    sequence = row["sequence"] + 1
-    await repository.update_meeting(
-        conn,
-        meeting_id,
-        sequence,
-        "confirmed",
-        details.start,
-        details.end,
-        details.model_dump(mode="json"),
-    )
-    await _schedule_reminders(conn, details, settings)
-    calendar = build_calendar(details, row["uid"], sequence, CalendarMethod.REQUEST, now)
-    event = MeetingRescheduled(
-        meeting=details,
-        previous_start=previous_start,
-        previous_end=previous_end,
-        calendar=calendar,
-        reason=reason,
-    )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
-    return details
-
-
-async def cancel(
-    conn: asyncpg.Connection, meeting_id: str, now: datetime, reason: str = ""
-) -> MeetingDetails:
-    row = await repository.meeting(conn, meeting_id, for_update=True)
-    if row is None or row["status"] == "cancelled":
-        raise NotFoundError(f"no live meeting {meeting_id}")
-    details = MeetingDetails.model_validate(row["details"])
-    sequence = row["sequence"] + 1
-    await repository.release(conn, meeting_id)
-    await repository.drop_pending_reminders(conn, meeting_id)
-    await repository.update_meeting(
-        conn, meeting_id, sequence, "cancelled", details.start, details.end, row["details"]
-    )
-    calendar = build_calendar(details, row["uid"], sequence, CalendarMethod.CANCEL, now)
-    event = MeetingCancelled(meeting=details, calendar=calendar, reason=reason)
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
-    return details
-
-
-async def respond(
-    conn: asyncpg.Connection, claim: rsvp.RsvpClaim, answer: AttendeeResponse, comment: str
+    people: list[str],
+    slots: list[Slot],
+    kind: MeetingType,
+    keys: dict[str, int],
 ) -> None:
-    row = await repository.meeting(conn, claim.meeting_id)
-    if row is None:
-        raise NotFoundError("unknown meeting")
-    details = MeetingDetails.model_validate(row["details"])
-    attendee = next(
-        (a for a in details.attendees if a.contact.contact_id == claim.contact_id), None
+    """Option 0 is the booked slot; the others are held alternatives."""
+    for option, (slot, slot_room) in enumerate(slots):
+        resources = people + ([f"room:{slot_room.room_id}"] if slot_room else [])
+        await repository.allocate(
+            conn, meeting_id, [keys[r] for r in resources], *padded(slot, kind), option
+        )
+        if option > 0:
+            await repository.hold_option(conn, meeting_id, option, slot, *room_ref(slot_room))
+
+
+def room_ref(room: Room | None) -> tuple[str | None, str | None]:
+    return (room.room_id, room.name) if room else (None, None)
+
+
+async def schedule_reminders(
+    conn: asyncpg.Connection, details: MeetingDetails, settings: BookingSettings, *, new: bool
+) -> None:
+    if not new:
+        await repository.drop_pending_reminders(conn, details.meeting_id)
+    await repository.schedule_reminders(
+        conn, details.meeting_id, list(settings.reminder_leads_minutes), details.start
     )
-    if attendee is None:
-        raise NotFoundError("unknown attendee")
-    await repository.record_response(conn, claim.meeting_id, claim.contact_id, answer.value)
-    event = AttendeeResponded(
-        meeting_id=claim.meeting_id,
-        match_id=details.match_id,
-        contact_id=claim.contact_id,
-        party_kind=attendee.party_kind,
-        response=answer,
-        comment=comment,
-    )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
 
 
 async def publish_due_reminders(conn: asyncpg.Connection, now: datetime, limit: int = 100) -> int:

@@ -28,3 +28,15 @@ class BookingSettings(ServiceSettings):
     minimum_notice_hours: int = Field(default=24, ge=0)
     horizon_days: int = Field(default=42, ge=1, le=365)
     reminder_poll_seconds: float = Field(default=5.0, gt=0)
+    options: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Slots booked per match: the best is confirmed, the others held for declines",
+    )
+    max_declines: int = Field(
+        default=3, ge=1, description="After this many declines the meeting is cancelled"
+    )
+    feedback_days: int = Field(
+        default=180, ge=1, description="How long a feedback link stays valid after the meeting"
+    )

@@ -60,6 +60,9 @@ FOR UPDATE
 _DECIDE = "UPDATE proposals SET status = $2, decided_at = now() WHERE proposal_id = $1"
 _NEED_STATUS = "UPDATE needs SET status = $2, updated_at = now() WHERE need_id = $1"
 _BOOK_PROVIDER = "UPDATE providers SET booked = booked + 1 WHERE provider_id = $1"
+_RELEASE_PROVIDER = (
+    "UPDATE providers SET booked = greatest(booked - 1, 0) WHERE provider_id = $1 AND booked > 0"
+)
 _RUNS = """
 SELECT run_id, kind, need_id, inputs_hash, weights::text AS weights, taxonomy_version,
        results::text AS results, requested_by, created_at
@@ -181,6 +184,10 @@ async def set_need_status(conn: asyncpg.Connection, need_id: str, status: str) -
 
 async def book_provider(conn: asyncpg.Connection, provider_id: str) -> None:
     await conn.execute(_BOOK_PROVIDER, provider_id)
+
+
+async def release_provider(conn: asyncpg.Connection, provider_id: str) -> None:
+    await conn.execute(_RELEASE_PROVIDER, provider_id)
 
 
 async def runs(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from shared.events.booking import (
     FeedbackGiven,
     MeetingCancelled,
     MeetingConfirmed,
+    MeetingDeclined,
     MeetingRescheduled,
     ReminderDue,
 )
@@ -38,6 +39,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
         MeetingRescheduled,
         MeetingCancelled,
         AttendeeResponded,
+        MeetingDeclined,
         ReminderDue,
         AttendanceRecorded,
         FeedbackGiven,

@@ -114,9 +114,38 @@ class ReminderDue(Event):
     lead_minutes: int = Field(ge=0)
 
 
+class MeetingDeclined(Event):
+    """An attendee declined the meeting or asked for another time; staff should know.
+
+    booking has then either offered the next free slot (``next_start``, sent as a
+    MeetingRescheduled with SEQUENCE+1) or cancelled the meeting (a MeetingCancelled follows);
+    ``match_reopened`` is true exactly in that case, so that matching can reopen the need
+    (``meeting.match_id``, ``meeting.need_id``).
+    """
+
+    type: Literal["booking.meeting.declined"] = "booking.meeting.declined"
+    meeting: MeetingDetails = Field(description="The meeting as it was declined")
+    contact_id: str
+    party_kind: PartyKind
+    response: AttendeeResponse
+    comment: str = ""
+    declines: int = Field(ge=1, description="Declines of this meeting so far, this one included")
+    next_start: AwareDatetime | None = Field(
+        default=None, description="The slot offered instead; none when the meeting was cancelled"
+    )
+    match_reopened: bool = Field(
+        default=False, description="The meeting was cancelled: matching may reopen the need"
+    )
+
+
 class AttendanceStatus(StrEnum):
     HELD = "held"
     NO_SHOW = "no_show"
+
+
+class FeedbackLink(Frozen):
+    contact_id: str
+    url: str
 
 
 class AttendanceRecorded(Event):
@@ -125,6 +154,9 @@ class AttendanceRecorded(Event):
     match_id: str
     status: AttendanceStatus
     no_show_party: PartyKind | None = None
+    feedback_links: tuple[FeedbackLink, ...] = Field(
+        default=(), description="Signed feedback links per attendee, when the meeting was held"
+    )
 
 
 class FeedbackOutcome(StrEnum):
@@ -150,6 +182,7 @@ BookingEvent = Annotated[
     | MeetingRescheduled
     | MeetingCancelled
     | AttendeeResponded
+    | MeetingDeclined
     | ReminderDue
     | AttendanceRecorded
     | FeedbackGiven,
@@ -166,10 +199,12 @@ __all__ = [
     "Calendar",
     "CalendarMethod",
     "FeedbackGiven",
+    "FeedbackLink",
     "FeedbackOutcome",
     "Invitation",
     "MeetingCancelled",
     "MeetingConfirmed",
+    "MeetingDeclined",
     "MeetingDetails",
     "MeetingRescheduled",
     "Organizer",

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 
+if TYPE_CHECKING:
+    from services.booking.domain.availability import Availability
+
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@cache
+def public_holidays(state: str, year: int) -> Mapping[date, str]:
+    """The public holidays of a German state in a year, by their official (German) names."""
+    return dict(holidays.country_holidays("DE", subdiv=state, years=year, language="de"))
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class Room:
     room_id: str
     name: str
     capacity: int = 6
+    equipment: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,7 @@ class Venue:
     rooms: tuple[Room, ...] = ()
 
     def is_holiday(self, day: date) -> bool:
-        return day in holidays.country_holidays("DE", subdiv=self.state, years=day.year)
+        return day in public_holidays(self.state, day.year)
 
     def why_closed(self, start: datetime, end: datetime) -> str | None:
         """None if the venue is open for the whole of [start, end); else the reason."""
@@ -53,7 +67,11 @@ class Venue:
         if local_end.date() != day:
             return "the meeting would span two days"
         if self.is_holiday(day):
-            name = holidays.country_holidays("DE", subdiv=self.state, years=day.year).get(day)
+            # The official (German) name, as staff know it: "Erster Weihnachtstag".
+            names = holidays.country_holidays(
+                "DE", subdiv=self.state, years=day.year, language="de"
+            )
+            name = names.get(day)
             return f"{day.isoformat()} is a public holiday ({name})"
         if day in self.closures:
             return f"the venue is closed on {day.isoformat()}"
@@ -91,6 +109,65 @@ def candidate_starts(venue: Venue, meeting: MeetingType, now: datetime) -> Itera
         day += timedelta(days=1)
 
 
+class BusyIndex:
+    """Busy intervals per resource, sorted with a running maximum of their ends, so that each
+    overlap check is a binary search instead of a scan (a year of meetings stays fast)."""
+
+    def __init__(self, busy: Mapping[str, Iterable[Interval]]) -> None:
+        self._index: dict[str, tuple[list[datetime], list[datetime]]] = {}
+        for resource, intervals in busy.items():
+            ordered = sorted(intervals)
+            starts = [start for start, _ in ordered]
+            self._index[resource] = (
+                starts,
+                list(itertools.accumulate((e for _, e in ordered), max)),
+            )
+
+    def free(self, resource: str, span: Interval) -> bool:
+        entry = self._index.get(resource)
+        if entry is None:
+            return True
+        starts, ends_so_far = entry
+        before_end = bisect_left(starts, span[1])  # the intervals that start before span ends
+        return before_end == 0 or ends_so_far[before_end - 1] <= span[0]
+
+
+def _merged(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def all_busy(per_resource: list[list[Interval]]) -> list[Interval]:
+    """The times when every one of the resources is busy at once (a sweep over their edges).
+
+    A span that overlaps one of them cannot have a free room, whatever else is true: most
+    candidates on a full day are refused by one binary search instead of one per room.
+    """
+    if not per_resource or not all(per_resource):
+        return []
+    edges = sorted(
+        (moment, step)
+        for intervals in per_resource
+        for start, end in _merged(intervals)
+        for moment, step in ((start, 1), (end, -1))
+    )  # at one instant, ends (-1) come before starts: touching spans leave the room free
+    full: list[Interval] = []
+    busy, since = 0, None
+    for moment, step in edges:
+        busy += step
+        if busy == len(per_resource):
+            since = moment
+        elif since is not None:
+            full.append((since, moment))
+            since = None
+    return full
+
+
 def padded(start: datetime, meeting: MeetingType) -> Interval:
     return (start - meeting.buffer_before, start + meeting.duration + meeting.buffer_after)
 
@@ -103,25 +180,66 @@ def find_slots(
     people: Iterable[str],
     *,
     count: int = 1,
+    provider: Availability | None = None,
+    company: Availability | None = None,
+    avoid: Iterable[Interval] = (),
+    room_offset: int = 0,
 ) -> list[tuple[datetime, Room | None]]:
-    """The earliest ``count`` slots where every person and one room are free (buffers included)."""
-    people = list(people)
-    found: list[tuple[datetime, Room | None]] = []
+    """The best ``count`` slots where every person and one room are free (buffers included).
+
+    A slot outside the provider's hours, or overlapping a span in ``avoid`` (times already
+    declined), never counts. Best means inside the company's preferred windows first, then the
+    earliest: a company without windows, or whose windows hold no free slot within the horizon,
+    still gets the earliest slots. Several slots fall on different days, so that each is a real
+    alternative to the others (and they never overlap). Rooms are tried from ``room_offset`` on,
+    so that concurrent bookings (by several workers or replicas) rarely race for one room.
+    """
+    people, avoid, index = list(people), list(avoid), BusyIndex(busy)
+    rooms = _rotated(venue.rooms, room_offset)
+    full = BusyIndex({"rooms": all_busy([busy.get(f"room:{r.room_id}", []) for r in rooms])})
+    preferred: list[tuple[datetime, Room | None]] = []
+    others: list[tuple[datetime, Room | None]] = []
     for start in candidate_starts(venue, meeting, now):
+        end = start + meeting.duration
+        if provider is not None and not provider.covers(start, end):
+            continue
+        if any(overlaps((start, end), other) for other in avoid):
+            continue
         span = padded(start, meeting)
-        if any(overlaps(span, other) for person in people for other in busy.get(person, [])):
+        if not all(index.free(person, span) for person in people):
             continue
-        room = _free_room(venue, span, busy)
-        if venue.rooms and room is None:
+        if not full.free("rooms", span):
             continue
-        found.append((start, room))
-        if len(found) >= count:
+        room = next((r for r in rooms if index.free(f"room:{r.room_id}", span)), None)
+        if rooms and room is None:
+            continue
+        liked = company is None or company.covers(start, end)
+        chosen = preferred if liked else others
+        if chosen and _day(chosen[-1][0]) == _day(start):
+            continue
+        if liked or len(others) < count:
+            chosen.append((start, room))
+        if len(preferred) >= count:
             break
-    return found
+    return _on_distinct_days(preferred + others)[:count]
 
 
-def _free_room(venue: Venue, span: Interval, busy: dict[str, list[Interval]]) -> Room | None:
-    for room in venue.rooms:
-        if not any(overlaps(span, other) for other in busy.get(f"room:{room.room_id}", [])):
-            return room
-    return None
+def _day(moment: datetime) -> date:
+    return moment.astimezone(BERLIN).date()
+
+
+def _on_distinct_days(
+    slots: list[tuple[datetime, Room | None]],
+) -> list[tuple[datetime, Room | None]]:
+    seen: set[date] = set()
+    kept = []
+    for slot in slots:
+        if _day(slot[0]) not in seen:
+            seen.add(_day(slot[0]))
+            kept.append(slot)
+    return kept
+
+
+def _rotated(rooms: tuple[Room, ...], offset: int) -> tuple[Room, ...]:
+    cut = offset % len(rooms) if rooms else 0
+    return rooms[cut:] + rooms[:cut]

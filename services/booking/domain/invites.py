@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 
 from services.booking.domain.calendar import BERLIN
 
@@ -26,6 +27,13 @@ DESCRIPTIONS = {
     ),
 }
 SUMMARIES = {"de": "Digitale Werkbank: {title}", "en": "Digitale Werkbank: {title}"}
+
+
+@cache
+def _berlin_timezone() -> str:
+    """The VTIMEZONE of every invite: slow to build, the same each time (icalendar: cache it)."""
+    text: str = Timezone.from_tzid(BERLIN.key).to_ical().decode("utf-8")
+    return text
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,5 @@ def build_ics(spec: InviteSpec, *, locale: str, rsvp_url: str = "") -> str:
         alarm.add("trigger", timedelta(minutes=-30))
         event.add_component(alarm)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
     text: str = calendar.to_ical().decode("utf-8")
-    return text
+    return text.replace("BEGIN:VEVENT\r\n", _berlin_timezone() + "BEGIN:VEVENT\r\n", 1)

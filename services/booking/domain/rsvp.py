@@ -1,4 +1,8 @@
-"""Signed, expiring RSVP links: HMAC-SHA256 over (meeting, contact, expiry)."""
+"""Signed, expiring attendee links: HMAC-SHA256 over (meeting, contact, expiry).
+
+Each purpose (RSVP, feedback) signs with its own key derived from the secret, so that a link
+for one purpose is refused for another. The RSVP key is the secret itself, as it always was.
+"""
 
 from __future__ import annotations
 
@@ -18,32 +22,54 @@ class RsvpClaim:
     meeting_id: str
     contact_id: str
     expires: datetime
+    sequence: int | None = None  # the version of the meeting the link was sent with
 
 
-def _sign(secret: bytes, payload: str) -> str:
-    digest = hmac.new(secret, payload.encode(), hashlib.sha256).digest()
+RSVP = "rsvp"
+FEEDBACK = "feedback"
+
+
+def _key(secret: bytes, purpose: str) -> bytes:
+    if purpose == RSVP:
+        return secret
+    return hmac.new(secret, f"werkbank:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def _sign(secret: bytes, payload: str, purpose: str) -> str:
+    digest = hmac.new(_key(secret, purpose), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def issue(secret: bytes, meeting_id: str, contact_id: str, expires: datetime) -> str:
+def issue(
+    secret: bytes,
+    meeting_id: str,
+    contact_id: str,
+    expires: datetime,
+    *,
+    purpose: str = RSVP,
+    sequence: int | None = None,
+) -> str:
     payload = f"{meeting_id}|{contact_id}|{int(expires.timestamp())}"
+    if sequence is not None:
+        payload += f"|{sequence}"
     encoded = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-    return f"{encoded}.{_sign(secret, payload)}"
+    return f"{encoded}.{_sign(secret, payload, purpose)}"
 
 
-def verify(secret: bytes, token: str, now: datetime) -> RsvpClaim:
+def verify(secret: bytes, token: str, now: datetime, *, purpose: str = RSVP) -> RsvpClaim:
     try:
         encoded, signature = token.split(".", 1)
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-        meeting_id, contact_id, expiry = payload.split("|")
+        meeting_id, contact_id, expiry, *version = payload.split("|")
+        sequence = int(version[0]) if version else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidTokenError("malformed token") from exc
-    if not hmac.compare_digest(signature, _sign(secret, payload)):
+    if not hmac.compare_digest(signature, _sign(secret, payload, purpose)):
         raise InvalidTokenError("bad signature")
     expires = datetime.fromtimestamp(int(expiry), tz=now.tzinfo)
     if expires < now:
         raise InvalidTokenError("expired")
-    return RsvpClaim(meeting_id, contact_id, expires)
+    return RsvpClaim(meeting_id, contact_id, expires, sequence)
 
 
 def default_expiry(meeting_start: datetime) -> datetime:

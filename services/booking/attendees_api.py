@@ -1,0 +1,111 @@
+"""Attendee endpoints behind signed links: RSVP answers and the feedback form.
+
+A forged, expired or wrong-purpose link gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse
+
+from services.booking import aftercare, responses, service, texts
+from services.booking.domain import rsvp
+from services.booking.settings import BookingSettings
+from shared.db import transaction
+from shared.events.booking import AttendeeResponse, FeedbackOutcome
+from shared.service import runtime_of
+
+rsvp_router = APIRouter(prefix="/rsvp", tags=["attendees"])
+feedback_router = APIRouter(prefix="/feedback", tags=["attendees"])
+
+
+def _claim(request: Request, token: str, purpose: str) -> rsvp.RsvpClaim:
+    secret = runtime_of(request).state["rsvp_secret"]
+    try:
+        return rsvp.verify(secret, token, datetime.now(UTC), purpose=purpose)
+    except rsvp.InvalidTokenError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid link: {exc}") from exc
+
+
+def _settings(request: Request) -> BookingSettings:
+    settings = runtime_of(request).settings
+    assert isinstance(settings, BookingSettings)
+    return settings
+
+
+@rsvp_router.get("/{token}")
+async def answer(
+    token: str,
+    request: Request,
+    response: Annotated[AttendeeResponse, Query()] = AttendeeResponse.ACCEPTED,
+    comment: Annotated[str, Query(max_length=1000)] = "",
+) -> dict[str, str]:
+    """Accept, decline or ask for another time; a decline is handled at once (see responses)."""
+    claim = _claim(request, token, rsvp.RSVP)
+    runtime = runtime_of(request)
+    async with transaction(runtime.pool) as conn:
+        try:
+            declined = await responses.respond(
+                conn,
+                claim,
+                response,
+                comment,
+                _settings(request),
+                runtime.state["rsvp_secret"],
+                datetime.now(UTC),
+            )
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        except service.SlotError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; please try again") from exc
+    result = {"meeting_id": claim.meeting_id, "response": response.value}
+    if declined is not None:
+        service.MEETINGS.labels("cancelled" if declined.match_reopened else "rescheduled").inc()
+        result["next_start"] = declined.next_start.isoformat() if declined.next_start else ""
+    return result
+
+
+async def _page(request: Request, token: str) -> aftercare.FeedbackPage:
+    claim = _claim(request, token, rsvp.FEEDBACK)
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            return await aftercare.feedback_page(conn, claim)
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        except aftercare.NotYetError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@feedback_router.get("/{token}", response_class=HTMLResponse)
+async def feedback_form(
+    token: str, request: Request, lang: Annotated[str | None, Query(max_length=5)] = None
+) -> HTMLResponse:
+    page = await _page(request, token)
+    locale = texts.language(lang, page.attendee.contact.locale.value)
+    return HTMLResponse(texts.render(locale, "feedback.html", **aftercare.form_values(page)))
+
+
+@feedback_router.post("/{token}", response_class=HTMLResponse)
+async def give_feedback(
+    token: str,
+    request: Request,
+    rating: Annotated[int | None, Form(ge=1, le=4)] = None,
+    outcome: Annotated[FeedbackOutcome | None, Form()] = None,
+    comment: Annotated[str, Form(max_length=2000)] = "",
+    lang: Annotated[str | None, Query(max_length=5)] = None,
+) -> HTMLResponse:
+    """Rating 1-4 (once) and, now or later, the outcome; FeedbackGiven reaches matching."""
+    claim = _claim(request, token, rsvp.FEEDBACK)
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            await aftercare.give_feedback(conn, claim, rating, outcome, comment)
+            page = await aftercare.feedback_page(conn, claim)
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        except aftercare.NotYetError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    locale = texts.language(lang, page.attendee.contact.locale.value)
+    return HTMLResponse(texts.render(locale, "feedback_thanks.html"))

@@ -1,0 +1,85 @@
+"""The calendar objects and RSVP links booking sends with every version of a meeting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.booking.domain import rsvp
+from services.booking.domain.invites import InviteSpec, Person, build_ics
+from services.booking.settings import BookingSettings
+from shared.events.booking import Calendar, CalendarMethod, Invitation, MeetingDetails
+
+
+def build_calendar(
+    details: MeetingDetails, uid: str, sequence: int, method: CalendarMethod, now: datetime
+) -> Calendar:
+    place = details.place
+    location = (
+        place.video_url
+        if place.kind == "virtual" and place.video_url
+        else (
+            f"{place.name}, {place.room_name + ', ' if place.room_name else ''}"
+            f"{place.address or ''}"
+        ).strip(", ")
+    )
+    spec = InviteSpec(
+        uid=uid,
+        sequence=sequence,
+        method=method.value,
+        title=details.title,
+        start=details.start,
+        end=details.end,
+        location=location or place.name,
+        organizer=Person(details.organizer.name, str(details.organizer.email)),
+        attendees=tuple(
+            Person(a.contact.name, str(a.contact.email))
+            for a in details.attendees
+            if a.contact.email
+        ),
+        stamp=now,
+        video_url=place.video_url,
+    )
+    invitations = tuple(
+        Invitation(
+            contact_id=a.contact.contact_id,
+            ics=build_ics(spec, locale=a.contact.locale.value, rsvp_url=a.rsvp_url or ""),
+        )
+        for a in details.attendees
+        if a.contact.email
+    )
+    return Calendar(uid=uid, sequence=sequence, method=method, invitations=invitations)
+
+
+def rsvp_url(
+    settings: BookingSettings,
+    secret: bytes,
+    meeting_id: str,
+    contact_id: str,
+    end: datetime,
+    sequence: int,
+) -> str:
+    """The attendee's link for this version of the meeting (a decline of an older one is moot)."""
+    expires = rsvp.default_expiry(end)
+    token = rsvp.issue(secret, meeting_id, contact_id, expires, sequence=sequence)
+    return f"{settings.public_base_url}/rsvp/{token}"
+
+
+def with_rsvp_links(
+    details: MeetingDetails, settings: BookingSettings, secret: bytes, sequence: int
+) -> MeetingDetails:
+    attendees = tuple(
+        a.model_copy(
+            update={
+                "rsvp_url": rsvp_url(
+                    settings,
+                    secret,
+                    details.meeting_id,
+                    a.contact.contact_id,
+                    details.end,
+                    sequence,
+                )
+            }
+        )
+        for a in details.attendees
+    )
+    return details.model_copy(update={"attendees": attendees})

@@ -1,0 +1,183 @@
+"""Attendee answers behind the RSVP links, and what a decline sets in motion.
+
+A decline (or a request for another time) of an upcoming meeting tells staff (MeetingDeclined)
+and then, in the same transaction, either offers the next slot (the next held option, else the
+earliest free slot that no attendee has declined yet; a MeetingRescheduled with SEQUENCE+1) or,
+after ``max_declines`` declines or when no slot is left, cancels the meeting and marks the match
+reopened, so that matching can find someone else for the need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.booking import changes, followup_repository, repository
+from services.booking.domain import rsvp
+from services.booking.domain.calendar import Room, find_slots
+from services.booking.places import wishes_of
+from services.booking.service import SOURCE, NotFoundError, meeting_type
+from services.booking.settings import BookingSettings
+from shared.events.base import wrap
+from shared.events.booking import (
+    Attendee,
+    AttendeeResponded,
+    AttendeeResponse,
+    MeetingDeclined,
+    MeetingDetails,
+)
+from shared.messaging import enqueue
+
+REOPEN_REASON = "declined by an attendee; the need goes back to matching"
+
+
+@dataclass(frozen=True)
+class NextSlot:
+    start: datetime
+    room: Room | None
+    option: int = 0  # a held option to use, or 0 for a freshly allocated slot
+
+
+async def respond(
+    conn: asyncpg.Connection,
+    claim: rsvp.RsvpClaim,
+    answer: AttendeeResponse,
+    comment: str,
+    settings: BookingSettings,
+    secret: bytes,
+    now: datetime,
+) -> MeetingDeclined | None:
+    """Record the answer; a decline of the current version of an upcoming meeting is handled
+    at once (a link from an older invitation only records the answer)."""
+    row = await repository.meeting(conn, claim.meeting_id, for_update=True)
+    if row is None:
+        raise NotFoundError("unknown meeting")
+    details = MeetingDetails.model_validate(row["details"])
+    attendee = next(
+        (a for a in details.attendees if a.contact.contact_id == claim.contact_id), None
+    )
+    if attendee is None:
+        raise NotFoundError("unknown attendee")
+    await repository.record_response(conn, claim.meeting_id, claim.contact_id, answer.value)
+    event = AttendeeResponded(
+        meeting_id=claim.meeting_id,
+        match_id=details.match_id,
+        contact_id=claim.contact_id,
+        party_kind=attendee.party_kind,
+        response=answer,
+        comment=comment,
+    )
+    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
+    if answer is AttendeeResponse.ACCEPTED or not _current_and_upcoming(row, claim, now):
+        return None
+    return await decline(conn, row, attendee, answer, comment, settings, secret, now)
+
+
+def _current_and_upcoming(row: dict[str, Any], claim: rsvp.RsvpClaim, now: datetime) -> bool:
+    if claim.sequence is not None and claim.sequence != row["sequence"]:
+        return False
+    live = row["status"] == "confirmed" and row["attendance"] is None
+    return bool(live and row["starts_at"] > now)
+
+
+async def decline(
+    conn: asyncpg.Connection,
+    row: dict[str, Any],
+    attendee: Attendee,
+    answer: AttendeeResponse,
+    comment: str,
+    settings: BookingSettings,
+    secret: bytes,
+    now: datetime,
+) -> MeetingDeclined | None:
+    """Tell staff, then offer the next slot or cancel and reopen; once per attendee and version."""
+    contact_id = attendee.contact.contact_id
+    if await followup_repository.declined_already(conn, row, contact_id):
+        return None
+    declines = await followup_repository.count_decline(conn, row["meeting_id"])
+    details = MeetingDetails.model_validate(row["details"])
+    await repository.release_option(conn, details.meeting_id, 0)
+    upcoming = None
+    if declines < settings.max_declines:
+        upcoming = await next_slot(conn, row, details, settings, now)
+    event = MeetingDeclined(
+        meeting=details,
+        contact_id=contact_id,
+        party_kind=attendee.party_kind,
+        response=answer,
+        comment=comment,
+        declines=declines,
+        next_start=upcoming.start if upcoming else None,
+        match_reopened=upcoming is None,
+    )
+    outcome = "rescheduled" if upcoming else "cancelled"
+    await followup_repository.record_decline(conn, row, contact_id, answer.value, comment, outcome)
+    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
+    if upcoming is None:
+        await changes.cancel(conn, details.meeting_id, now, REOPEN_REASON)
+    else:
+        await _offer(conn, row, upcoming, settings, secret, now, answer)
+    return event
+
+
+async def next_slot(
+    conn: asyncpg.Connection,
+    row: dict[str, Any],
+    details: MeetingDetails,
+    settings: BookingSettings,
+    now: datetime,
+) -> NextSlot | None:
+    """The next held option still ahead, else the earliest free slot nobody declined."""
+    notice = now + timedelta(hours=settings.minimum_notice_hours)
+    for held in await repository.held_options(conn, details.meeting_id):
+        if held["starts_at"] >= notice:
+            room = Room(held["room_id"], held["room_name"]) if held["room_id"] else None
+            return NextSlot(held["starts_at"], room, held["option"])
+    await repository.drop_held_options(conn, details.meeting_id)
+    venue = await changes.venue_of(conn, details)
+    kind = meeting_type(settings)
+    people = changes.people_of(details)
+    rooms = [f"room:{room.room_id}" for room in venue.rooms]
+    busy = await repository.busy(conn, people + rooms, now, now + kind.horizon + timedelta(days=1))
+    avoid = [*await followup_repository.declined_spans(conn, details.meeting_id)]
+    avoid.append((row["starts_at"], row["ends_at"]))
+    wishes = await wishes_of(conn, *changes.party_ids(details))
+    slots = find_slots(
+        venue,
+        kind,
+        now,
+        busy,
+        people,
+        provider=wishes.provider,
+        company=wishes.company,
+        avoid=avoid,
+    )
+    return NextSlot(*slots[0]) if slots else None
+
+
+async def _offer(
+    conn: asyncpg.Connection,
+    row: dict[str, Any],
+    upcoming: NextSlot,
+    settings: BookingSettings,
+    secret: bytes,
+    now: datetime,
+    answer: AttendeeResponse,
+) -> None:
+    details = MeetingDetails.model_validate(row["details"])
+    if upcoming.option:
+        await repository.promote_option(conn, details.meeting_id, upcoming.option)
+    else:
+        kind = meeting_type(settings)
+        await changes.reallocate(conn, details, upcoming.start, upcoming.room, kind)
+    reason = (
+        "another time was requested"
+        if answer is AttendeeResponse.NEW_TIME_REQUESTED
+        else "an attendee declined"
+    )
+    await changes.announce_move(
+        conn, row, upcoming.start, upcoming.room, settings, secret, now, reason
+    )
