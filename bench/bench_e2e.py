@@ -166,7 +166,7 @@ async def add_rooms(booking: ServiceProcess) -> None:
         answer.raise_for_status()
 
 
-async def throughput(stack: StackInfo, arrivals: Arrivals, count: int) -> float:
+async def throughput(stack: StackInfo, arrivals: Arrivals, count: int) -> tuple[float, int]:
     """Sustained meetings per second: from a tenth of the meetings complete to the last."""
     events = [accepted(arrivals.run, index) for index in range(count)]
     async with nats_client(stack.nats_url) as client:
@@ -174,11 +174,12 @@ async def throughput(stack: StackInfo, arrivals: Arrivals, count: int) -> float:
     while arrivals.scan() < count // 10:  # noqa: ASYNC110 - the sink writes from another process
         await asyncio.sleep(0.05)
     started, done = time.time(), arrivals.scan()
-    deadline = started + 300
+    deadline = started + 120
     while arrivals.scan() < count and time.time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     finished = max(arrivals.completed_at(i) or 0.0 for i in range(count))
-    return (arrivals.scan() - done) / max(finished - started, 1e-9)
+    completed = arrivals.scan()
+    return (completed - done) / max(finished - started, 1e-9), completed
 
 
 async def steady_latency(stack: StackInfo, arrivals: Arrivals) -> list[float]:
@@ -213,7 +214,7 @@ async def run(context: BenchContext) -> list[Figure]:
     watcher = asyncio.create_task(watch.watch(stop))
     try:
         await add_rooms(services["booking"][0])
-        rate = await throughput(
+        rate, completed = await throughput(
             stack, Arrivals(smtp.path, uuid.uuid4().hex[:8]), THROUGHPUT_MEETINGS
         )
         latencies = await steady_latency(stack, Arrivals(smtp.path, uuid.uuid4().hex[:8]))
@@ -232,8 +233,8 @@ async def run(context: BenchContext) -> list[Figure]:
             rate,
             "meetings/s",
             goal=">= 150/s",
-            note=f"{THROUGHPUT_MEETINGS} match accepted events -> meetings -> both invites "
-            "accepted by the SMTP sink; booking x1, notify x2, all on this machine",
+            note=f"{completed} of {THROUGHPUT_MEETINGS} match accepted events -> meetings -> both "
+            "invites accepted by the SMTP sink within 2 min; booking x1, notify x2, one machine",
         ),
         Figure(
             "e2e_latency_p50_at_50_per_s",
