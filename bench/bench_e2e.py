@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.common import BenchContext, Figure, SinkProcess, median, percentile
+from bench.common import BenchContext, Figure, SinkProcess, fresh_streams, median, percentile
 from shared.events.base import Envelope, wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
@@ -205,6 +205,7 @@ async def steady_latency(stack: StackInfo, arrivals: Arrivals) -> list[float]:
 
 async def run(context: BenchContext) -> list[Figure]:
     stack = context.stack()
+    await fresh_streams(stack)
     folder = Path(stack.root) / f"bench-e2e-{uuid.uuid4().hex[:6]}"
     smtp = SinkProcess("smtp", folder / "mail")
     sms = SinkProcess("sms", folder / "sms.jsonl")

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosmtplib
 
-from bench.common import BenchContext, Figure, SinkProcess
+from bench.common import BenchContext, Figure, SinkProcess, fresh_streams
 from services.notify.domain.messages import e164
 from services.notify.domain.plan import values_for
 from services.notify.senders import SmsGateway, sms_session
@@ -140,6 +140,7 @@ async def sms_stage_rate(sms: SinkProcess, count: int, concurrency: int = 32) ->
 
 async def run(context: BenchContext) -> list[Figure]:
     stack = context.stack()
+    await fresh_streams(stack)
     with tempfile.TemporaryDirectory() as folder:
         smtp = SinkProcess("smtp", Path(folder) / "mail")
         sms = SinkProcess("sms", Path(folder) / "sms.jsonl")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -9,6 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nats
+from nats.js.errors import NotFoundError
+
+from shared.events.streams import (
+    ALL_STREAMS,
+    BOOKING_ON_MATCHING,
+    MATCHING_ON_BOOKING,
+    NOTIFY_ON_BOOKING,
+)
 from werkbank.sinks import free_port
 from werkbank.stack import EmbeddedStack, StackInfo, wait_for_port
 
@@ -110,3 +120,19 @@ class SinkProcess:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+async def fresh_streams(stack: StackInfo) -> None:
+    """No events or consumer positions left by an earlier benchmark on this stack: each
+    benchmark's services start on empty streams, as they would on a fresh deployment."""
+    client = await nats.connect(stack.nats_url)
+    js = client.jetstream()
+    try:
+        for spec in (BOOKING_ON_MATCHING, MATCHING_ON_BOOKING, NOTIFY_ON_BOOKING):
+            with contextlib.suppress(NotFoundError):
+                await js.delete_consumer(spec.stream.name, spec.durable)
+        for stream in ALL_STREAMS:
+            with contextlib.suppress(NotFoundError):
+                await js.purge_stream(stream.name)
+    finally:
+        await client.close()
