@@ -252,9 +252,10 @@ def generate(companies: int = 60, providers: int = 40, seed: int = 2026) -> dict
         }
     for index in range(providers):
         name, categories, profile = PROVIDERS[index % len(PROVIDERS)]
-        postcode, city, lat, lon = DISTRICTS[(index * 5) % len(DISTRICTS)]
+        round_ = index // len(PROVIDERS)  # later rounds: the same kind of firm in another district
+        postcode, city, lat, lon = DISTRICTS[(index * 5 + round_) % len(DISTRICTS)]
         provider_id = f"prov-{index + 1:03d}"
-        suffix = "" if index < len(PROVIDERS) else f" {['Nord', 'Süd', 'Ost', 'West'][index % 4]}"
+        suffix = "" if round_ == 0 else f" {city.removeprefix('Dortmund-')}"
         provider_docs[provider_id] = {
             "name": f"{name}{suffix}",
             "kind": "mentor" if "Lotsen" in name else "it_provider",
