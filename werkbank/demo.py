@@ -192,7 +192,11 @@ def print_summary(result: DemoResult, console: Console, mail_dir: Path, sms_file
     console.print(needs)
     console.print(f"… and {max(0, len(result.needs) - 12)} more needs")
 
-    proposals = Table(title="Proposals with their reasons (first 6 needs, top 2 each)")
+    proposals = Table(
+        title="Proposals with their reasons (first 6 needs, top 2 each)",
+        caption="Scores within 0.02 count as equal: among them, the provider shown least often "
+        "so far comes first (neutral rotation).",
+    )
     for column in ("need", "rank", "provider", "score", "why (the three largest parts)"):
         proposals.add_column(column)
     for need_id, found in list(result.proposals.items())[:6]:
