@@ -31,8 +31,8 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 demo: setup ## run the main job on sample data over the embedded stack
 	$(BIN)/werkbank demo
 
-up: setup ## start the embedded stack and the services, and keep them running
-	$(BIN)/werkbank up
+up: setup ## start the embedded stack and the services in the background (until make down)
+	$(BIN)/werkbank up --detach
 
 down: setup ## stop what 'make up' started
 	$(BIN)/werkbank down

@@ -159,8 +159,17 @@ def demo(
 @app.command()
 def up(
     state_file: Annotated[Path, typer.Option(help="where the addresses are written")] = STATE,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="return once everything is ready")
+    ] = False,
 ) -> None:
     """Start the embedded stack and the services; keep them running until `werkbank down`."""
+    if _running(state_file):
+        console.print(f"already running (see {state_file}); stop it with `werkbank down`")
+        return
+    if detach:
+        _up_in_background(state_file)
+        return
     root = Path("var/up").resolve()
     stack = EmbeddedStack(root / "stack")
     token = os.urandom(16).hex()
@@ -198,6 +207,49 @@ def up(
         stop_services(handles)
         stack.stop()
         state_file.unlink(missing_ok=True)
+
+
+def _running(state_file: Path) -> bool:
+    if not state_file.exists():
+        return False
+    try:
+        os.kill(int(json.loads(state_file.read_text(encoding="utf-8"))["pid"]), 0)
+    except (ProcessLookupError, ValueError, KeyError):
+        state_file.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _up_in_background(state_file: Path, timeout: float = 120.0) -> None:
+    log_path = Path("var/up/up.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", "from werkbank.cli import main; main()", "up",
+         "--state-file", str(state_file)],
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C in this terminal does not stop it; `werkbank down` does
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    with console.status("starting NATS, PostgreSQL, the sinks and the three services…"):
+        while not state_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                console.print(f"[red]the stack did not start[/]; the end of {log_path}:")
+                console.print("\n".join(log_path.read_text(errors="replace").splitlines()[-20:]))
+                raise typer.Exit(1)
+            time.sleep(0.3)
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    table = Table(title="Running")
+    table.add_column("service")
+    table.add_column("staff API")
+    for name, url in state["services"].items():
+        table.add_row(name, f"{url}/docs")
+    console.print(table)
+    console.print(
+        f"mail: {state['stack']['mail_dir']}  SMS: {state['stack']['sms_file']}\n"
+        f"staff token in {state_file}; try `.venv/bin/werkbank needs`; stop with `make down`"
+    )
 
 
 @app.command()
