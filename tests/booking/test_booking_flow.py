@@ -107,9 +107,11 @@ async def confirmed_for(stack: StackInfo, match_id: str) -> list[MeetingConfirme
     return [e for e in events if e.meeting.match_id == match_id]
 
 
-async def book_one(stack: StackInfo) -> MeetingConfirmed:
+async def book_one(
+    stack: StackInfo, provider_id: str = "p-chat", company_id: str | None = None
+) -> MeetingConfirmed:
     """Publish one MatchAccepted and wait for the meeting booking confirms for it."""
-    event = wrap(match_accepted(), source="matching")
+    event = wrap(match_accepted(provider_id, company_id), source="matching")
     async with nats_client(stack.nats_url) as client:
         await publish(client, event)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from services.booking import repository
 from services.booking.app import build
 from services.booking.domain import rsvp
-from shared.events.base import Envelope, wrap
+from shared.events.base import Envelope
 from shared.events.booking import (
     AttendanceRecorded,
     FeedbackGiven,
@@ -24,8 +24,12 @@ from shared.events.booking import (
     MeetingDeclined,
     MeetingRescheduled,
 )
-from tests.booking.test_booking_flow import TOKEN, confirmed_for, match_accepted, settings_for
-from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
+from tests.booking.test_booking_flow import (
+    TOKEN,
+    book_one,
+    settings_for,
+)
+from tests.support.harness import RunningService, eventually, in_process, nats_client
 from tests.support.streams import read_all
 from werkbank.stack import StackInfo
 
@@ -71,16 +75,7 @@ async def wait_for(stack: StackInfo, model: type[E], meeting_id: str, count: int
 
 
 async def book(stack: StackInfo, provider_id: str | None = None) -> MeetingConfirmed:
-    event = wrap(match_accepted(provider_id or f"p-{uuid.uuid4().hex[:6]}"), source="matching")
-    async with nats_client(stack.nats_url) as client:
-        await publish(client, event)
-
-    async def confirmed() -> bool:
-        return len(await confirmed_for(stack, event.data.match_id)) == 1
-
-    await eventually(confirmed)
-    [meeting] = await confirmed_for(stack, event.data.match_id)
-    return meeting
+    return await book_one(stack, provider_id or f"p-{uuid.uuid4().hex[:6]}")
 
 
 def rsvp_path(meeting: MeetingConfirmed | MeetingRescheduled, index: int = 0) -> str:

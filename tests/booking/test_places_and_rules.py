@@ -25,7 +25,7 @@ from shared.migrations import migrate, migrations_for
 from tests.booking.test_booking_flow import (
     MIGRATIONS,
     TOKEN,
-    confirmed_for,
+    book_one,
     match_accepted,
     settings_for,
 )
@@ -87,15 +87,7 @@ async def test_booking_honours_provider_hours_days_off_and_company_windows_set_b
         backwards = {"weekly": {"1": [{"start": "12:00", "end": "09:00"}]}}
         bad = await staff.put(f"/api/booking/providers/{provider}/availability", json=backwards)
         assert bad.status_code == 422
-    event = wrap(match_accepted(provider, company_id=company), source="matching")
-    async with nats_client(stack.nats_url) as client:
-        await publish(client, event)
-
-    async def confirmed() -> bool:
-        return len(await confirmed_for(stack, event.data.match_id)) == 1
-
-    await eventually(confirmed)
-    [meeting] = await confirmed_for(stack, event.data.match_id)
+    meeting = await book_one(stack, provider, company)
     assert meeting.meeting.start.astimezone(BERLIN) == datetime.combine(
         second, time(15), tzinfo=BERLIN
     )
