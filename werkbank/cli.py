@@ -162,16 +162,22 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", help="return once everything is ready")
     ] = False,
+    nats_users: Annotated[
+        bool,
+        typer.Option(
+            "--nats-users", help="each service its own NATS user and permissions, as deployed"
+        ),
+    ] = False,
 ) -> None:
     """Start the embedded stack and the services; keep them running until `werkbank down`."""
     if _running(state_file):
         console.print(f"already running (see {state_file}); stop it with `werkbank down`")
         return
     if detach:
-        _up_in_background(state_file)
+        _up_in_background(state_file, nats_users)
         return
     root = Path("var/up").resolve()
-    stack = EmbeddedStack(root / "stack")
+    stack = EmbeddedStack(root / "stack", nats_users=nats_users)
     token = os.urandom(16).hex()
     handles: list[ServiceHandle] = []
     stopping = False
@@ -220,12 +226,12 @@ def _running(state_file: Path) -> bool:
     return True
 
 
-def _up_in_background(state_file: Path, timeout: float = 120.0) -> None:
+def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0) -> None:
     log_path = Path("var/up/up.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", "from werkbank.cli import main; main()", "up",
-         "--state-file", str(state_file)],
+         "--state-file", str(state_file), *(["--nats-users"] if nats_users else [])],
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C in this terminal does not stop it; `werkbank down` does
@@ -559,7 +565,7 @@ def dead_letters(
         if not STATE.exists():
             console.print("[red]no NATS address[/]: pass --nats-url or start `werkbank up`")
             raise typer.Exit(2)
-        nats_url = json.loads(STATE.read_text(encoding="utf-8"))["stack"]["nats_url"]
+        nats_url = StackInfo(**json.loads(STATE.read_text(encoding="utf-8"))["stack"]).ops_nats_url
     rows = asyncio.run(_dead_letters(nats_url, replay))
     columns = ("consumer", "event_id", "deliveries", "reason", "at")
     _show(rows, as_json, (*columns, "replayed") if replay else columns, "Dead letters")

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import json
 import logging
+import secrets
 import shutil
 import signal
 import socket
@@ -19,11 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+from werkbank.nats_security import OPS_USER, SERVICES, server_config
 from werkbank.sinks import SmsSink, SmtpSink, free_port
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,26 @@ class StackInfo:
     mail_dir: str
     sms_file: str
     root: str
+    # With NATS users (as in production): each service's password, and "ops" for the tools.
+    nats_passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ops_nats_url(self) -> str:
+        """The NATS address for operators' tools: with the ops user when NATS has users."""
+        password = self.nats_passwords.get("ops")
+        if not password:
+            return self.nats_url
+        return self.nats_url.replace("nats://", f"nats://ops:{password}@", 1)
 
     def service_env(self, prefix: str) -> dict[str, str]:
         """Environment for one service (``MATCHING_``, ``BOOKING_``, ``NOTIFY_``) on this stack."""
         env = {f"{prefix}NATS_URL": self.nats_url, f"{prefix}DATABASE_URL": self.database_url}
+        service = prefix.rstrip("_").lower()
+        if service in self.nats_passwords:
+            env |= {
+                f"{prefix}NATS_USER": service,
+                f"{prefix}NATS_PASSWORD": self.nats_passwords[service],
+            }
         if prefix == "NOTIFY_":
             env |= {
                 "NOTIFY_SMTP_HOST": self.smtp_host,
@@ -151,9 +169,17 @@ class Postgres:
 class EmbeddedStack:
     """Starts and stops the whole local stack; usable as a context manager."""
 
-    def __init__(self, root: Path | None = None, *, nats_config: str | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, *, nats_config: str | None = None, nats_users: bool = False
+    ) -> None:
+        """``nats_users``: every service gets its own NATS user with only its permissions, as
+        in production (``werkbank.nats_security``); otherwise NATS is open, as for tests."""
         self._owns_root = root is None
         self.root = root or Path(tempfile.mkdtemp(prefix="werkbank-stack-"))
+        self.nats_passwords: dict[str, str] = {}
+        if nats_users and nats_config is None:
+            self.nats_passwords = {user: secrets.token_hex(16) for user in (*SERVICES, OPS_USER)}
+            nats_config = server_config(self.nats_passwords, jetstream_dir=self.root / "nats")
         self.nats = NatsServer(self.root / "nats", config_text=nats_config)
         self.postgres = Postgres(self.root / "pg")
         self.smtp = SmtpSink(self.root / "mail")
@@ -179,6 +205,7 @@ class EmbeddedStack:
             mail_dir=str(self.smtp.directory),
             sms_file=str(self.sms.path),
             root=str(self.root),
+            nats_passwords=self.nats_passwords,
         )
         return self.info
 

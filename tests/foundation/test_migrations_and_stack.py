@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import nats
 import psutil
 import pytest
 
@@ -65,3 +66,27 @@ def test_the_embedded_stack_stops_every_process_it_started(tmp_path: Path) -> No
     stack.stop()
     survivors = [proc for proc in started if proc.is_running() and proc.status() != "zombie"]
     assert survivors == []
+
+
+async def test_the_embedded_stack_can_give_each_service_its_own_nats_user(tmp_path: Path) -> None:
+    with EmbeddedStack(tmp_path / "secured", nats_users=True) as secured:
+        info = secured.info
+        assert info is not None
+        env = info.service_env("BOOKING_")
+        assert env["BOOKING_NATS_USER"] == "booking"
+        anonymous_refused = False
+        try:
+            await asyncio.wait_for(
+                nats.connect(info.nats_url, allow_reconnect=False, connect_timeout=2), 5
+            )
+        except Exception:  # any refusal will do
+            anonymous_refused = True
+        assert anonymous_refused
+        client = await nats.connect(
+            info.nats_url, user="booking", password=env["BOOKING_NATS_PASSWORD"]
+        )
+        assert client.is_connected
+        await client.close()
+        ops = await nats.connect(info.ops_nats_url)
+        assert ops.is_connected
+        await ops.close()
