@@ -310,7 +310,8 @@ async def test_a_recipient_over_the_hourly_email_limit_waits_and_loses_nothing(
         contact = meeting.attendees[0].contact.contact_id
         async with notify.client("t") as staff:
             log = (await staff.get("/api/notify/deliveries", params={"contact_id": contact})).json()
-        return next(str(row["status"]) for row in log if row["channel"] == "email")
+        # Nothing yet while the event is still on its way: not planned is not an error.
+        return next((str(row["status"]) for row in log if row["channel"] == "email"), "")
 
     async def third_held() -> bool:
         statuses = [await company_email_status(m) for m in meetings]
