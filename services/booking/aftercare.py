@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.booking import followup_repository, repository
-from services.booking.changes import party_ids
+from services.booking.changes import attendee_of, party_ids
 from services.booking.domain import rsvp
 from services.booking.service import SOURCE, NotFoundError
 from services.booking.settings import BookingSettings
@@ -99,11 +99,7 @@ async def feedback_page(conn: asyncpg.Connection, claim: rsvp.RsvpClaim) -> Feed
     if row["attendance"] != AttendanceStatus.HELD.value:
         raise NotYetError("feedback opens once the meeting is marked held")
     details = MeetingDetails.model_validate(row["details"])
-    attendee = next(
-        (a for a in details.attendees if a.contact.contact_id == claim.contact_id), None
-    )
-    if attendee is None:
-        raise NotFoundError("unknown attendee")
+    attendee = attendee_of(details, claim.contact_id)
     given = await followup_repository.feedback(conn, claim.meeting_id, claim.contact_id)
     return FeedbackPage(
         details,

@@ -22,6 +22,7 @@ from services.booking.service import (
 from services.booking.settings import BookingSettings
 from shared.events.base import wrap
 from shared.events.booking import (
+    Attendee,
     CalendarMethod,
     MeetingCancelled,
     MeetingDetails,
@@ -42,6 +43,14 @@ async def venue_of(conn: asyncpg.Connection, details: MeetingDetails) -> Venue:
     return venue_from_doc(
         next((v for v in docs if v["venue_id"] == details.place.venue_id), docs[0])
     )
+
+
+def attendee_of(details: MeetingDetails, contact_id: str) -> Attendee:
+    """The attendee a signed link was issued to."""
+    attendee = next((a for a in details.attendees if a.contact.contact_id == contact_id), None)
+    if attendee is None:
+        raise NotFoundError("unknown attendee")
+    return attendee
 
 
 def party_ids(details: MeetingDetails) -> tuple[str, str]:

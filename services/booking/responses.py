@@ -56,11 +56,7 @@ async def respond(
     if row is None:
         raise NotFoundError("unknown meeting")
     details = MeetingDetails.model_validate(row["details"])
-    attendee = next(
-        (a for a in details.attendees if a.contact.contact_id == claim.contact_id), None
-    )
-    if attendee is None:
-        raise NotFoundError("unknown attendee")
+    attendee = changes.attendee_of(details, claim.contact_id)
     await repository.record_response(conn, claim.meeting_id, claim.contact_id, answer.value)
     event = AttendeeResponded(
         meeting_id=claim.meeting_id,
