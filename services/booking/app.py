@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.booking import api, attendees_api, handlers, places_api
+from services.booking.domain.calendar import public_holidays
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
@@ -24,6 +26,13 @@ async def load_rsvp_secret(runtime: ServiceRuntime) -> None:
         runtime.state["rsvp_secret"] = settings.rsvp_secret.get_secret_value().encode()
 
 
+async def load_holidays(runtime: ServiceRuntime) -> None:
+    """Loads the holiday calendars at start-up: the first booking would otherwise pay for it."""
+    this_year = datetime.now(UTC).year
+    for year in (this_year, this_year + 1):
+        public_holidays("NW", year)
+
+
 def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or BookingSettings(),
@@ -35,7 +44,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             attendees_api.rsvp_router,
             attendees_api.feedback_router,
         ],
-        on_start=[load_rsvp_secret],
+        on_start=[load_rsvp_secret, load_holidays],
         background=[handlers.reminder_loop],
         title="Werkbank booking",
     )

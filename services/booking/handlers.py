@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -15,9 +15,11 @@ from services.booking.service import MEETINGS
 from services.booking.settings import BookingSettings
 from shared.db import transaction
 from shared.events.base import Envelope
+from shared.events.booking import MeetingDetails
 from shared.events.matching import MatchAccepted
 from shared.events.streams import BOOKING_ON_MATCHING
 from shared.messaging import handle_once, reliable_router, reliable_subscriber
+from shared.messaging.grouping import GroupCommit
 from shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -31,29 +33,72 @@ def _settings(runtime: ServiceRuntime) -> BookingSettings:
 
 def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
     router = reliable_router(BOOKING_ON_MATCHING)
+    groups: GroupCommit[Envelope[MatchAccepted], MeetingDetails | None] = GroupCommit(
+        lambda envelopes: book_together(runtime, envelopes),
+        max_size=_settings(runtime).group_size,
+    )
 
     @reliable_subscriber(router, BOOKING_ON_MATCHING)
     async def on_match_accepted(envelope: Envelope[MatchAccepted]) -> None:
-        booked: list[str] = []
-
-        async def effect(conn: asyncpg.Connection) -> None:
-            # No per-type counter row here: one hot row serialised every booking (the inbox
-            # already records each handled event with its type).
-            details = await service.book_match(
-                conn, envelope, _settings(runtime), runtime.state["rsvp_secret"], datetime.now(UTC)
-            )
-            if details is not None:
-                booked.append(details.meeting_id)
-                log.info(
-                    "meeting booked",
-                    extra={"meeting_id": details.meeting_id, "match_id": details.match_id},
-                )
-
-        await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
-        if booked:  # counted after the commit
+        details = await groups.submit(envelope)
+        if details is not None:  # counted after the commit
             MEETINGS.labels("confirmed").inc()
+            log.info(
+                "meeting booked",
+                extra={"meeting_id": details.meeting_id, "match_id": details.match_id},
+            )
 
     return [router]
+
+
+async def book_together(
+    runtime: ServiceRuntime, envelopes: Sequence[Envelope[MatchAccepted]]
+) -> list[MeetingDetails | Exception | None]:
+    """The events delivered meanwhile, booked in one transaction; each alone if that fails."""
+    try:
+        async with transaction(runtime.pool) as conn:
+            return await service.book_group(
+                conn,
+                BOOKING_ON_MATCHING.durable,
+                envelopes,
+                _settings(runtime),
+                runtime.state["rsvp_secret"],
+                datetime.now(UTC),
+            )
+    except Exception:  # a conflict with another writer, a repeat delivered meanwhile …
+        if len(envelopes) == 1:
+            raise
+        log.warning(
+            "group of %d bookings failed; booking each alone", len(envelopes), exc_info=True
+        )
+    return [await _outcome(book_alone(runtime, envelope)) for envelope in envelopes]
+
+
+async def book_alone(
+    runtime: ServiceRuntime, envelope: Envelope[MatchAccepted]
+) -> MeetingDetails | None:
+    booked: list[MeetingDetails] = []
+
+    async def effect(conn: asyncpg.Connection) -> None:
+        # No per-type counter row here: one hot row serialised every booking (the inbox
+        # already records each handled event with its type).
+        details = await service.book_match(
+            conn, envelope, _settings(runtime), runtime.state["rsvp_secret"], datetime.now(UTC)
+        )
+        if details is not None:
+            booked.append(details)
+
+    await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
+    return booked[0] if booked else None
+
+
+async def _outcome(
+    attempt: Awaitable[MeetingDetails | None],
+) -> MeetingDetails | Exception | None:
+    try:
+        return await attempt
+    except Exception as exc:
+        return exc
 
 
 async def reminder_loop(runtime: ServiceRuntime) -> None:

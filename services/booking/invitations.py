@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.booking.domain import rsvp
-from services.booking.domain.invites import InviteSpec, Person, build_ics
+from services.booking.domain.invites import InviteSpec, InviteTexts, Person
 from services.booking.settings import BookingSettings
 from shared.events.booking import Calendar, CalendarMethod, Invitation, MeetingDetails
 
@@ -39,10 +39,11 @@ def build_calendar(
         stamp=now,
         video_url=place.video_url,
     )
+    texts = InviteTexts(spec)
     invitations = tuple(
         Invitation(
             contact_id=a.contact.contact_id,
-            ics=build_ics(spec, locale=a.contact.locale.value, rsvp_url=a.rsvp_url or ""),
+            ics=texts.for_recipient(a.contact.locale.value, a.rsvp_url or ""),
         )
         for a in details.attendees
         if a.contact.email

@@ -59,3 +59,16 @@ async def wishes_of(conn: asyncpg.Connection, provider_id: str, company_id: str)
         provider=availability_from_doc(docs["provider"]) if "provider" in docs else None,
         company=availability_from_doc(docs["company"]) if "company" in docs else None,
     )
+
+
+async def wishes_of_many(
+    conn: asyncpg.Connection, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], Wishes]:
+    """``wishes_of`` for many (provider id, company id) pairs, in one round trip."""
+    parties = sorted({("provider", p) for p, _ in pairs} | {("company", c) for _, c in pairs})
+    docs = await places_repository.availability_of_many(conn, parties)
+    found = {key: availability_from_doc(doc) for key, doc in docs.items()}
+    return {
+        (p, c): Wishes(provider=found.get(("provider", p)), company=found.get(("company", c)))
+        for p, c in pairs
+    }

@@ -23,6 +23,10 @@ _AVAILABILITY_OF_BOTH = """
 SELECT party_kind, doc::text AS doc FROM availability
 WHERE (party_kind = 'provider' AND party_id = $1) OR (party_kind = 'company' AND party_id = $2)
 """
+_AVAILABILITY_OF_MANY = """
+SELECT party_kind, party_id, doc::text AS doc FROM availability
+WHERE (party_kind, party_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
 _DELETE_AVAILABILITY = """
 DELETE FROM availability WHERE party_kind = $1 AND party_id = $2 RETURNING party_id
 """
@@ -63,6 +67,16 @@ async def availability_of(
     """The stored availability of a provider and a company, by party kind; one round trip."""
     rows = await conn.fetch(_AVAILABILITY_OF_BOTH, provider_id, company_id)
     return {row["party_kind"]: json.loads(row["doc"]) for row in rows}
+
+
+async def availability_of_many(
+    conn: asyncpg.Connection, parties: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The stored availability of many (party kind, party id) pairs; one round trip."""
+    rows = await conn.fetch(
+        _AVAILABILITY_OF_MANY, [kind for kind, _ in parties], [party for _, party in parties]
+    )
+    return {(row["party_kind"], row["party_id"]): json.loads(row["doc"]) for row in rows}
 
 
 async def delete_availability(conn: asyncpg.Connection, party_kind: str, party_id: str) -> bool:

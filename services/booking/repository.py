@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,7 @@ INSERT INTO allocations (meeting_id, resource_key, span, option)
 SELECT $1, unnest($2::bigint[]), tstzrange($3, $4), $5
 """
 _MEETING_FOR_MATCH = "SELECT meeting_id FROM meetings WHERE match_id = $1"
+_MATCHES_WITH_MEETINGS = "SELECT match_id FROM meetings WHERE match_id = ANY($1::text[])"
 _COLUMNS = """meeting_id, match_id, uid, sequence, status, starts_at, ends_at, declines, attendance,
     details::text AS details"""
 _MEETING = f"SELECT {_COLUMNS} FROM meetings WHERE meeting_id = $1"
@@ -153,6 +155,10 @@ async def meeting_for_match(conn: asyncpg.Connection, match_id: str) -> str | No
     return value
 
 
+async def matches_with_meetings(conn: asyncpg.Connection, match_ids: list[str]) -> set[str]:
+    return {row["match_id"] for row in await conn.fetch(_MATCHES_WITH_MEETINGS, match_ids)}
+
+
 async def insert_meeting(
     conn: asyncpg.Connection,
     meeting_id: str,
@@ -177,6 +183,46 @@ async def allocate(
 ) -> None:
     """Option 0 is the booked slot; a higher option is a held alternative."""
     await conn.execute(_INSERT_ALLOCATIONS, meeting_id, keys, starts, ends, option)
+
+
+async def insert_booked(conn: asyncpg.Connection, booked: list[Booked]) -> None:
+    """Meetings with their allocations, held options and reminders; a few round trips in all."""
+    await conn.executemany(
+        _INSERT_MEETING,
+        [
+            (b.meeting_id, b.match_id, b.uid, b.starts, b.ends, json.dumps(b.details))
+            for b in booked
+        ],
+    )
+    await conn.executemany(
+        _INSERT_ALLOCATIONS,
+        [
+            (b.meeting_id, keys, starts, ends, option)
+            for b in booked
+            for option, (keys, starts, ends) in enumerate(b.allocations)
+        ],
+    )
+    held = [(b.meeting_id, *option) for b in booked for option in b.held_options]
+    if held:
+        await conn.executemany(_INSERT_HELD_OPTION, held)
+    await conn.executemany(
+        _INSERT_REMINDERS, [(b.reminder_leads, b.meeting_id, b.starts) for b in booked]
+    )
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A meeting as one insert: option 0 of ``allocations`` is the booked slot."""
+
+    meeting_id: str
+    match_id: str
+    uid: str
+    starts: datetime
+    ends: datetime
+    details: dict[str, Any]
+    allocations: list[tuple[list[int], datetime, datetime]]
+    held_options: list[tuple[int, datetime, str | None, str | None]]
+    reminder_leads: list[int]
 
 
 def _meeting(row: asyncpg.Record | None) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from prometheus_client import Counter
 
 from services.booking import repository
 from services.booking.domain.calendar import (
+    BusyIndex,
     Interval,
     MeetingType,
     Room,
@@ -21,7 +22,13 @@ from services.booking.domain.calendar import (
     padded,
 )
 from services.booking.invitations import build_calendar, rsvp_url
-from services.booking.places import DEFAULT_VENUE, Wishes, venue_from_doc, wishes_of
+from services.booking.places import (
+    DEFAULT_VENUE,
+    Wishes,
+    venue_from_doc,
+    wishes_of,
+    wishes_of_many,
+)
 from services.booking.settings import BookingSettings
 from shared.events.base import Envelope, wrap
 from shared.events.booking import (
@@ -35,7 +42,8 @@ from shared.events.booking import (
 )
 from shared.events.common import Party
 from shared.events.matching import MatchAccepted
-from shared.messaging import PermanentError, enqueue
+from shared.messaging import PermanentError, enqueue, inbox
+from shared.messaging.outbox import enqueue_all
 
 SOURCE = "booking"
 
@@ -74,7 +82,7 @@ def best_slots(
     venues: list[Venue],
     kind: MeetingType,
     now: datetime,
-    busy: dict[str, list[tuple[datetime, datetime]]],
+    busy: dict[str, list[tuple[datetime, datetime]]] | BusyIndex,
     people: list[str],
     wishes: Wishes,
     count: int,
@@ -180,9 +188,48 @@ async def _try_allocate(
     the next attempt picks another room without waiting for that booking to commit.
     """
     taken = {} if taken is None else taken
-    end = start + kind.duration
     people = [f"provider:{match.provider.party_id}", f"company:{match.company.party_id}"]
     rooms = [f"room:{r.room_id}" for r in (room, *(h[1] for h in holds)) if r is not None]
+    # Built before any lock is taken: the locks are then held only for the SQL and the commit.
+    details, confirmed = _confirmation(match, venue, room, start, kind, settings, secret, now)
+    meeting_id, uid = details.meeting_id, confirmed.data.calendar.uid
+    slots = [(start, room), *holds]
+    try:
+        async with conn.transaction():
+            keys = await _lock(conn, people, rooms)
+            await repository.insert_meeting(
+                conn,
+                meeting_id,
+                match.match_id,
+                uid,
+                details.start,
+                details.end,
+                details.model_dump(mode="json"),
+            )
+            await _allocate_slots(conn, meeting_id, people, slots, kind, keys)
+    except asyncpg.ExclusionViolationError:
+        return None
+    except _RoomsTakenError as exc:
+        for resource in exc.resources:
+            taken.setdefault(resource, []).append(padded(start, kind))
+        return None
+    await schedule_reminders(conn, details, settings, new=True)
+    await enqueue(conn, confirmed)
+    return details
+
+
+def _confirmation(
+    match: MatchAccepted,
+    venue: Venue,
+    room: Room | None,
+    start: datetime,
+    kind: MeetingType,
+    settings: BookingSettings,
+    secret: bytes,
+    now: datetime,
+) -> tuple[MeetingDetails, Envelope[MeetingConfirmed]]:
+    """The new meeting and its MeetingConfirmed event, with a calendar object per attendee."""
+    end = start + kind.duration
     meeting_id = f"mtg-{uuid.uuid4().hex[:12]}"
     details = MeetingDetails(
         meeting_id=meeting_id,
@@ -213,7 +260,6 @@ async def _try_allocate(
         ),
     )
     uid = f"{meeting_id}@werkbank"
-    # Built before any lock is taken: the locks are then held only for the SQL and the commit.
     confirmed = wrap(
         MeetingConfirmed(
             meeting=details, calendar=build_calendar(details, uid, 0, CalendarMethod.REQUEST, now)
@@ -221,29 +267,132 @@ async def _try_allocate(
         source=SOURCE,
         correlation_id=f"match:{match.match_id}",
     )
-    slots = [(start, room), *holds]
-    try:
-        async with conn.transaction():
-            keys = await _lock(conn, people, rooms)
-            await repository.insert_meeting(
-                conn,
-                meeting_id,
-                match.match_id,
-                uid,
-                details.start,
-                details.end,
-                details.model_dump(mode="json"),
+    return details, confirmed
+
+
+async def book_group(
+    conn: asyncpg.Connection,
+    consumer: str,
+    envelopes: Sequence[Envelope[MatchAccepted]],
+    settings: BookingSettings,
+    secret: bytes,
+    now: datetime,
+) -> list[MeetingDetails | Exception | None]:
+    """``book_match`` for a group of events in one transaction: one outcome per event, in order.
+
+    Every resource the group may use (its people and all rooms) is locked first, blocking and in
+    sorted order; the busy times are then read once and each booking adds its own before the
+    next one searches. A repeated event, or a match that already has a meeting, gets None; an
+    event that cannot be booked gets its error, and the others still commit.
+    """
+    outcomes: list[MeetingDetails | Exception | None] = [None] * len(envelopes)
+    handled = await inbox.handled(conn, consumer, [e.id for e in envelopes])
+    booked_matches = await repository.matches_with_meetings(
+        conn, [e.data.match_id for e in envelopes]
+    )
+    claims: list[Envelope[MatchAccepted]] = []
+    todo: list[int] = []
+    seen_events: set[uuid.UUID] = set()
+    seen_matches: set[str] = set()
+    for at, envelope in enumerate(envelopes):
+        match_id = envelope.data.match_id
+        if envelope.id in handled or envelope.id in seen_events:
+            continue
+        seen_events.add(envelope.id)
+        if match_id in booked_matches:
+            claims.append(envelope)
+        elif match_id in seen_matches:  # another event for the same match: decided next time
+            outcomes[at] = RuntimeError(f"match {match_id} is being booked in this group")
+        else:
+            seen_matches.add(match_id)
+            todo.append(at)
+    if not todo:
+        await inbox.claim_all(conn, consumer, claims)
+        return outcomes
+    venues = [venue_from_doc(doc) for doc in await repository.venues(conn) or [DEFAULT_VENUE]]
+    kind = meeting_type(settings)
+    pairs = [_party_ids(envelopes[at].data) for at in todo]
+    wishes = await wishes_of_many(conn, pairs)
+    resources = sorted(
+        {f"provider:{p}" for p, _ in pairs}
+        | {f"company:{c}" for _, c in pairs}
+        | {f"room:{room.room_id}" for venue in venues for room in venue.rooms}
+    )
+    keys = await repository.resource_keys(conn, resources)
+    await repository.lock_resources(conn, list(keys.values()))
+    until = now + kind.horizon + timedelta(days=1)
+    index = BusyIndex(await repository.busy(conn, resources, now, until))
+    booked: list[repository.Booked] = []
+    confirmations: list[Envelope[MeetingConfirmed]] = []
+    for at in todo:
+        envelope = envelopes[at]
+        provider_id, company_id = _party_ids(envelope.data)
+        people = [f"provider:{provider_id}", f"company:{company_id}"]
+        found = best_slots(
+            venues,
+            kind,
+            now,
+            index,
+            people,
+            wishes[(provider_id, company_id)],
+            settings.options,
+            zlib.crc32(envelope.data.match_id.encode()),
+        )
+        if found is None:
+            outcomes[at] = PermanentError(
+                f"no free slot within {settings.horizon_days} days for match "
+                f"{envelope.data.match_id}"
             )
-            await _allocate_slots(conn, meeting_id, people, slots, kind, keys)
-    except asyncpg.ExclusionViolationError:
-        return None
-    except _RoomsTakenError as exc:
-        for resource in exc.resources:
-            taken.setdefault(resource, []).append(padded(start, kind))
-        return None
-    await schedule_reminders(conn, details, settings, new=True)
-    await enqueue(conn, confirmed)
-    return details
+            continue
+        venue, slots = found
+        details, confirmed = _confirmation(
+            envelope.data, venue, slots[0][1], slots[0][0], kind, settings, secret, now
+        )
+        booked.append(_booked(details, confirmed, people, slots, kind, keys, index, settings))
+        confirmations.append(confirmed)
+        claims.append(envelope)
+        outcomes[at] = details
+    await repository.insert_booked(conn, booked)
+    await enqueue_all(conn, confirmations)
+    await inbox.claim_all(conn, consumer, claims)
+    return outcomes
+
+
+def _party_ids(match: MatchAccepted) -> tuple[str, str]:
+    return match.provider.party_id, match.company.party_id
+
+
+def _booked(
+    details: MeetingDetails,
+    confirmed: Envelope[MeetingConfirmed],
+    people: list[str],
+    slots: list[Slot],
+    kind: MeetingType,
+    keys: dict[str, int],
+    index: BusyIndex,
+    settings: BookingSettings,
+) -> repository.Booked:
+    """The rows of a meeting booked in a group; its slots are marked busy in ``index``."""
+    allocations = []
+    for start, room in slots:
+        resources = people + ([f"room:{room.room_id}"] if room else [])
+        span = padded(start, kind)
+        for resource in resources:
+            index.add(resource, span)
+        allocations.append(([keys[r] for r in resources], *span))
+    return repository.Booked(
+        meeting_id=details.meeting_id,
+        match_id=details.match_id,
+        uid=confirmed.data.calendar.uid,
+        starts=details.start,
+        ends=details.end,
+        details=details.model_dump(mode="json"),
+        allocations=allocations,
+        held_options=[
+            (option, start, *room_ref(room)) for option, (start, room) in enumerate(slots) if option
+        ],
+        reminder_leads=list(settings.reminder_leads_minutes),
+    )
 
 
 class _RoomsTakenError(Exception):

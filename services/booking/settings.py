@@ -34,6 +34,12 @@ class BookingSettings(ServiceSettings):
         le=5,
         description="Slots booked per match: the best is confirmed, the others held for declines",
     )
+    group_size: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Most match accepted events booked together in one transaction",
+    )
     max_declines: int = Field(
         default=3, ge=1, description="After this many declines the meeting is cancelled"
     )

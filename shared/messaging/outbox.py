@@ -63,6 +63,14 @@ async def enqueue(
     )
 
 
+async def enqueue_all(conn: asyncpg.Connection, envelopes: list[Envelope[Any]]) -> None:
+    """``enqueue`` for many events, in one round trip."""
+    await conn.executemany(
+        _INSERT,
+        [(e.id, e.subject, json.dumps(headers_for(e)), e.to_bytes()) for e in envelopes],
+    )
+
+
 class OutboxRelay:
     """Publishes committed outbox rows; woken by NOTIFY, with polling as a safety net."""
 

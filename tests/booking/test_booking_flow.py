@@ -13,15 +13,21 @@ import httpx
 import pytest
 from icalendar import Calendar
 
-from services.booking import repository, service
+from services.booking import places_repository, repository, service
 from services.booking.app import build
 from services.booking.domain.calendar import BERLIN, Room, Venue
 from services.booking.settings import BookingSettings
 from shared.db import create_pool, transaction
 from shared.events.base import Envelope, wrap
-from shared.events.booking import MeetingCancelled, MeetingConfirmed, MeetingRescheduled
+from shared.events.booking import (
+    MeetingCancelled,
+    MeetingConfirmed,
+    MeetingDetails,
+    MeetingRescheduled,
+)
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
+from shared.messaging import PermanentError
 from shared.migrations import migrate, migrations_for
 from tests.support.harness import (
     RunningService,
@@ -182,6 +188,53 @@ async def test_two_hundred_concurrent_bookings_of_one_slot_let_exactly_one_win(
         await pool.close()
     assert sum(results) == 1
     assert overlaps == 0
+
+
+async def test_a_group_books_each_match_once_and_an_unbookable_match_fails_alone(
+    stack: StackInfo,
+) -> None:
+    schema = f"booking_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(stack.database_url)
+    await migrate(conn, schema, migrations_for(MIGRATIONS))
+    await conn.execute(f"SET search_path TO {schema}")
+    settings = settings_for(stack, schema)
+    await places_repository.put_availability(conn, "provider", "p-never", {"weekly": {}})
+    first, second = (wrap(match_accepted("p-group"), source="matching") for _ in range(2))
+    unbookable = wrap(match_accepted("p-never"), source="matching")
+    same_match = wrap(second.data, source="matching")  # another event for the second match
+    now = datetime.now(UTC)
+    try:
+        async with conn.transaction():
+            outcomes = await service.book_group(
+                conn, "booking-test", [first, first, second, unbookable, same_match],
+                settings, b"k", now,
+            )  # fmt: skip
+        async with conn.transaction():
+            again = await service.book_group(conn, "booking-test", [first], settings, b"k", now)
+        meetings = await conn.fetch("SELECT match_id, starts_at, ends_at FROM meetings")
+        overlaps = await repository.overlapping_live_allocations(conn)
+        queued = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE subject = 'booking.meeting.confirmed'"
+        )
+        claimed = {row["event_id"] for row in await conn.fetch("SELECT event_id FROM inbox")}
+    finally:
+        await conn.close()
+
+    booked_first, repeat, booked_second, refused, not_now = outcomes
+    assert isinstance(booked_first, MeetingDetails)
+    assert isinstance(booked_second, MeetingDetails)
+    assert repeat is None
+    assert isinstance(refused, PermanentError)
+    assert "no free slot" in str(refused)
+    assert isinstance(not_now, RuntimeError)
+    assert again == [None]
+    assert sorted(m["match_id"] for m in meetings) == sorted(
+        [first.data.match_id, second.data.match_id]
+    )
+    assert booked_first.end <= booked_second.start or booked_second.end <= booked_first.start
+    assert overlaps == 0
+    assert queued == 2
+    assert claimed == {first.id, second.id}
 
 
 async def test_two_booking_processes_never_double_book_one_provider(stack: StackInfo) -> None:

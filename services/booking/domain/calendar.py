@@ -111,25 +111,50 @@ def candidate_starts(venue: Venue, meeting: MeetingType, now: datetime) -> Itera
 
 class BusyIndex:
     """Busy intervals per resource, sorted with a running maximum of their ends, so that each
-    overlap check is a binary search instead of a scan (a year of meetings stays fast)."""
+    overlap check is a binary search instead of a scan (a year of meetings stays fast).
 
-    def __init__(self, busy: Mapping[str, Iterable[Interval]]) -> None:
-        self._index: dict[str, tuple[list[datetime], list[datetime]]] = {}
-        for resource, intervals in busy.items():
+    Intervals can be added (one booking after another in a group, without reading them back).
+    """
+
+    def __init__(self, busy: Mapping[str, Iterable[Interval]] | None = None) -> None:
+        self._index: dict[str, tuple[list[datetime], list[datetime], list[datetime]]] = {}
+        self._everyone: dict[tuple[str, ...], BusyIndex] = {}
+        for resource, intervals in (busy or {}).items():
             ordered = sorted(intervals)
             starts = [start for start, _ in ordered]
-            self._index[resource] = (
-                starts,
-                list(itertools.accumulate((e for _, e in ordered), max)),
-            )
+            ends = [end for _, end in ordered]
+            self._index[resource] = (starts, ends, list(itertools.accumulate(ends, max)))
 
     def free(self, resource: str, span: Interval) -> bool:
         entry = self._index.get(resource)
         if entry is None:
             return True
-        starts, ends_so_far = entry
+        starts, _, ends_so_far = entry
         before_end = bisect_left(starts, span[1])  # the intervals that start before span ends
         return before_end == 0 or ends_so_far[before_end - 1] <= span[0]
+
+    def add(self, resource: str, span: Interval) -> None:
+        starts, ends, ends_so_far = self._index.setdefault(resource, ([], [], []))
+        at = bisect_left(starts, span[0])
+        starts.insert(at, span[0])
+        ends.insert(at, span[1])
+        running = ends_so_far[at - 1] if at else span[1]
+        ends_so_far[at:] = list(itertools.accumulate(ends[at:], max, initial=running))[1:]
+
+    def intervals(self, resource: str) -> list[Interval]:
+        starts, ends, _ = self._index.get(resource, ([], [], []))
+        return list(zip(starts, ends, strict=True))
+
+    def everyone_busy(self, resources: tuple[str, ...]) -> BusyIndex:
+        """An index of the times when all of ``resources`` are busy at once.
+
+        Computed once and kept: intervals are only ever added, so a kept answer may miss a
+        newly full time (then each resource is checked on its own), never claim a free one.
+        """
+        if resources not in self._everyone:
+            full = all_busy([self.intervals(resource) for resource in resources])
+            self._everyone[resources] = BusyIndex({"all": full})
+        return self._everyone[resources]
 
 
 def _merged(intervals: Iterable[Interval]) -> list[Interval]:
@@ -176,7 +201,7 @@ def find_slots(
     venue: Venue,
     meeting: MeetingType,
     now: datetime,
-    busy: dict[str, list[Interval]],
+    busy: Mapping[str, list[Interval]] | BusyIndex,
     people: Iterable[str],
     *,
     count: int = 1,
@@ -194,9 +219,10 @@ def find_slots(
     alternative to the others (and they never overlap). Rooms are tried from ``room_offset`` on,
     so that concurrent bookings (by several workers or replicas) rarely race for one room.
     """
-    people, avoid, index = list(people), list(avoid), BusyIndex(busy)
+    people, avoid = list(people), list(avoid)
+    index = busy if isinstance(busy, BusyIndex) else BusyIndex(busy)
     rooms = _rotated(venue.rooms, room_offset)
-    full = BusyIndex({"rooms": all_busy([busy.get(f"room:{r.room_id}", []) for r in rooms])})
+    full = index.everyone_busy(tuple(f"room:{room.room_id}" for room in venue.rooms))
     preferred: list[tuple[datetime, Room | None]] = []
     others: list[tuple[datetime, Room | None]] = []
     for start in candidate_starts(venue, meeting, now):
@@ -208,7 +234,7 @@ def find_slots(
         span = padded(start, meeting)
         if not all(index.free(person, span) for person in people):
             continue
-        if not full.free("rooms", span):
+        if not full.free("all", span):
             continue
         room = next((r for r in rooms if index.free(f"room:{r.room_id}", span)), None)
         if rooms and room is None:

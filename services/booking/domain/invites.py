@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
+from icalendar.parser import Contentline, Parameters
 
 from services.booking.domain.calendar import BERLIN
 
@@ -59,7 +60,53 @@ class InviteSpec:
 
 def build_ics(spec: InviteSpec, *, locale: str, rsvp_url: str = "") -> str:
     """One VCALENDAR for one recipient; the description speaks the recipient's language."""
-    language = locale if locale in DESCRIPTIONS else "de"
+    return InviteTexts(spec).for_recipient(locale, rsvp_url)
+
+
+# Short stand-ins for the texts in the recipient's language, each replaced by its folded line:
+# icalendar builds one calendar per meeting version instead of one per recipient.
+_SUMMARY = "@@werkbank-summary@@"
+_DESCRIPTION = "@@werkbank-description@@"
+_REMINDER = "@@werkbank-reminder@@"
+
+
+class InviteTexts:
+    """The calendar objects of one meeting version, one per recipient.
+
+    icalendar builds the VCALENDAR once; each recipient's text then differs only in the lines
+    in their language and their own RSVP link, which icalendar escapes and folds.
+    """
+
+    def __init__(self, spec: InviteSpec) -> None:
+        self._spec = spec
+        self._template: str | None = None
+
+    def for_recipient(self, locale: str, rsvp_url: str = "") -> str:
+        if self._template is None:
+            self._template = _calendar_template(self._spec)
+        language = locale if locale in DESCRIPTIONS else "de"
+        spec = self._spec
+        summary = SUMMARIES[language].format(title=spec.title)
+        description = DESCRIPTIONS[language].format(
+            title=spec.title,
+            people=", ".join(person.name for person in spec.attendees),
+            place=spec.location,
+            rsvp=rsvp_url or "-",
+        )
+        return (
+            self._template.replace(_line("SUMMARY", _SUMMARY), _line("SUMMARY", summary), 1)
+            .replace(_line("DESCRIPTION", _DESCRIPTION), _line("DESCRIPTION", description), 1)
+            .replace(_line("DESCRIPTION", _REMINDER), _line("DESCRIPTION", summary), 1)
+        )
+
+
+def _line(name: str, text: str) -> str:
+    """One property as icalendar writes it: escaped, folded at 75 octets, CRLF-terminated."""
+    line: bytes = Contentline.from_parts(name, Parameters(), vText(text)).to_ical()
+    return line.decode("utf-8") + "\r\n"
+
+
+def _calendar_template(spec: InviteSpec) -> str:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -71,15 +118,9 @@ def build_ics(spec: InviteSpec, *, locale: str, rsvp_url: str = "") -> str:
     event.add("dtstamp", spec.stamp)
     event.add("dtstart", spec.start.astimezone(BERLIN))
     event.add("dtend", spec.end.astimezone(BERLIN))
-    event.add("summary", SUMMARIES[language].format(title=spec.title))
+    event.add("summary", _SUMMARY)
     event.add("location", vText(spec.location))
-    people = ", ".join(person.name for person in spec.attendees)
-    event.add(
-        "description",
-        DESCRIPTIONS[language].format(
-            title=spec.title, people=people, place=spec.location, rsvp=rsvp_url or "-"
-        ),
-    )
+    event.add("description", _DESCRIPTION)
     if spec.video_url:
         event.add("url", spec.video_url)
     event.add("status", "CANCELLED" if spec.method == "CANCEL" else "CONFIRMED")
@@ -97,7 +138,7 @@ def build_ics(spec: InviteSpec, *, locale: str, rsvp_url: str = "") -> str:
     if spec.method != "CANCEL":
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", SUMMARIES[language].format(title=spec.title))
+        alarm.add("description", _REMINDER)
         alarm.add("trigger", timedelta(minutes=-30))
         event.add_component(alarm)
     calendar.add_component(event)

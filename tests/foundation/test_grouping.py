@@ -1,0 +1,47 @@
+"""Group commit: concurrent submissions share one run of the work, each keeps its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from shared.messaging.grouping import GroupCommit
+
+pytestmark = pytest.mark.unit
+
+
+async def test_items_submitted_meanwhile_form_one_group_and_each_gets_its_own_outcome() -> None:
+    groups: list[list[int]] = []
+
+    async def work(items: Sequence[int]) -> list[int | BaseException]:
+        groups.append(list(items))
+        await asyncio.sleep(0.01)
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(work, max_size=4)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(10)), return_exceptions=True)
+
+    assert [r if isinstance(r, int) else str(r) for r in results] == [
+        0, "odd 1", 20, "odd 3", 40, "odd 5", 60, "odd 7", 80, "odd 9",
+    ]  # fmt: skip
+    assert all(len(group) <= 4 for group in groups)
+    assert len(groups) < 10, "the items were handled together, not one by one"
+    assert sorted(i for group in groups for i in group) == list(range(10))
+
+
+async def test_a_failing_group_fails_every_item_in_it_and_the_next_group_still_runs() -> None:
+    calls = 0
+
+    async def work(items: Sequence[str]) -> list[str | BaseException]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("database gone")
+        return [item.upper() for item in items]
+
+    commit: GroupCommit[str, str] = GroupCommit(work)
+    first = await asyncio.gather(commit.submit("a"), commit.submit("b"), return_exceptions=True)
+    assert [type(r) for r in first] == [ConnectionError, ConnectionError]
+    assert await commit.submit("c") == "C"
