@@ -151,7 +151,10 @@ class SmtpSink:
             self._count += 1
             path = self.directory / f"{time.time_ns()}-{self._count:06d}.eml"
         header = "".join(f"X-Sink-Recipient: {rcpt}\r\n" for rcpt in recipients).encode()
-        path.write_bytes(header + raw)
+        # Written aside and renamed: whoever watches the folder never sees half a message.
+        partial = path.with_suffix(".part")
+        partial.write_bytes(header + raw)
+        partial.replace(path)
         return path
 
     def messages(self) -> list[EmailMessage]:
