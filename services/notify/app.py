@@ -6,7 +6,7 @@ from pathlib import Path
 
 from services.notify import api, handlers
 from services.notify.senders import SmsGateway, SmtpPool, sms_session
-from services.notify.service import Outbound
+from services.notify.service import AcceptanceJournal, Outbound
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
@@ -22,6 +22,7 @@ async def open_outbound(runtime: ServiceRuntime) -> None:
         texts=Texts(settings.template_dir),
         smtp=SmtpPool(settings),
         sms=SmsGateway(settings, sms_session()),
+        journal=AcceptanceJournal(runtime.pool),
     )
 
 
@@ -29,6 +30,7 @@ async def close_outbound(runtime: ServiceRuntime) -> None:
     outbound: Outbound | None = runtime.state.get("outbound")
     if outbound is not None:
         await outbound.smtp.close()
+        await outbound.journal.close()
         await outbound.sms.session.close()
 
 

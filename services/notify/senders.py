@@ -50,6 +50,7 @@ class SmtpPool:
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self.acceptance = asyncio.Lock()
+        self._open = asyncio.Semaphore(settings.smtp_pool_size)
         self._idle: list[aiosmtplib.SMTP] = []
         self._tls = smtp_tls_context(settings)
 
@@ -70,6 +71,12 @@ class SmtpPool:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        # At most ``smtp_pool_size`` transactions at once.
+        async with self._open, self._connection() as client:
+            yield client
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
         client = self._idle.pop() if self._idle else self._new_client()
         try:
             if not client.is_connected:

@@ -1,15 +1,18 @@
 """Delivering booking events: plan the messages, send each once, record the outcome.
 
-Each delivery is sent inside a transaction that holds its row lock, and marked sent in the same
-transaction, so two replicas never send it twice. A crash between the server's acceptance and
-the commit can cause one duplicate per crash; its Message-ID is the same, so it is recognisable.
+The deliveries of the events handled at once are attempted together, inside one transaction
+that holds their rows, and marked in the same transaction, so two replicas never send one
+twice. Each email the server accepted is journalled at once, outside that transaction; a crash
+before the commit can therefore cause one duplicate email per crash (the one accepted but not
+yet journalled), with the same Message-ID, so it is recognisable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,9 +45,10 @@ from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.db import Pool, transaction
 from shared.events.base import Envelope, utc_now, wrap
-from shared.events.booking import BookingEvent, ReminderDue
+from shared.events.booking import BookingEvent, MeetingDetails, ReminderDue
 from shared.events.notify import Channel, NotificationDelivered, NotificationFailed
-from shared.messaging import PermanentError, enqueue
+from shared.messaging import PermanentError
+from shared.messaging.outbox import enqueue_all
 
 log = logging.getLogger(__name__)
 SOURCE = "notify"
@@ -61,6 +65,7 @@ class Outbound:
     texts: Texts
     smtp: SmtpPool
     sms: SmsGateway
+    journal: AcceptanceJournal
     clock: Callable[[], datetime] = utc_now
     _meeting_locks: WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=WeakValueDictionary
@@ -97,130 +102,208 @@ def planned_rows(event: Any) -> list[dict[str, Any]]:
     return rows
 
 
-async def deliver_event(
-    pool: Pool, outbound: Outbound, envelope: Envelope[BookingEvent], max_attempts: int
-) -> None:
-    event: Any = envelope.data
-    if event.type not in KINDS:
-        return
-    async with outbound.meeting_lock(event.meeting.meeting_id):
-        await _deliver_planned(pool, outbound, envelope, max_attempts)
+async def deliver_events(
+    pool: Pool, outbound: Outbound, envelopes: Sequence[Envelope[BookingEvent]], max_attempts: int
+) -> list[Exception | None]:
+    """Plan the deliveries of every event, then attempt them all at once; one outcome per event:
+    None when each was sent, failed for good or held, else the error its handler raises."""
+    relevant = [e for e in envelopes if e.data.type in KINDS]
+    open_rows: list[tuple[uuid.UUID, str]] = []
+    if relevant:
+        async with transaction(pool) as conn:
+            await repository.plan_all(
+                conn,
+                [
+                    (e.id, e.data.type, _meeting_of(e.data).meeting_id, planned_rows(e.data))
+                    for e in relevant
+                ],
+            )
+            open_rows = await repository.open_for_events(conn, [e.id for e in relevant])
+    outcomes = await attempt_all(pool, outbound, [d for _, d in open_rows], max_attempts)
+    by_event: dict[uuid.UUID, list[str]] = {}
+    for event_id, delivery in open_rows:
+        by_event.setdefault(event_id, []).append(outcomes.get(delivery, "done"))
+    return [_event_outcome(by_event.get(e.id, []), max_attempts) for e in envelopes]
 
 
-async def _deliver_planned(
-    pool: Pool, outbound: Outbound, envelope: Envelope[BookingEvent], max_attempts: int
-) -> None:
-    event: Any = envelope.data
-    async with transaction(pool) as conn:
-        await repository.plan(
-            conn, envelope.id, event.type, event.meeting.meeting_id, planned_rows(event)
-        )
-        open_rows = await repository.open_for_event(conn, envelope.id)
-    outcomes = [
-        await attempt(pool, outbound, row["delivery_id"], max_attempts) for row in open_rows
-    ]
+def _meeting_of(event: Any) -> MeetingDetails:
+    meeting: MeetingDetails = event.meeting
+    return meeting
+
+
+def _event_outcome(outcomes: list[str], max_attempts: int) -> Exception | None:
     if "dead" in outcomes:
         # The failed events are published; the dead letter keeps the event for a replay.
-        raise PermanentError(
+        return PermanentError(
             f"{outcomes.count('dead')} deliveries gave up after {max_attempts} attempts"
         )
     if "retrying" in outcomes:
-        raise DeliveriesPendingError(f"{outcomes.count('retrying')} deliveries failed for now")
+        return DeliveriesPendingError(f"{outcomes.count('retrying')} deliveries failed for now")
+    return None
 
 
-class UnitOfWork:
-    """A transaction the send path can commit early, inside the channel's acceptance window."""
+class AcceptanceJournal:
+    """Records each email the server accepted at once, on a connection of its own: the
+    attempt's transaction commits later, and a crash before that must not resend the email.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._transaction = conn.transaction()
-        self.open = False
+    Used only inside the SMTP pool's acceptance window, so one connection serves it.
+    """
 
-    async def start(self) -> None:
-        await self._transaction.start()
-        self.open = True
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
 
-    async def commit(self) -> None:
-        if self.open:
-            self.open = False
-            await self._transaction.commit()
+    async def record(self, delivery: str, message_id: str) -> None:
+        if self._conn is None:
+            self._conn = await self._pool.acquire()
+        try:
+            await repository.record_accepted(self._conn, delivery, message_id)
+        except BaseException:
+            await self.close()
+            raise
 
-    async def rollback(self) -> None:
-        if self.open:
-            self.open = False
-            await self._transaction.rollback()
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.release(conn)
+
+
+OPEN_STATUSES = ("pending", "retrying", "held")
+
+
+@dataclass
+class _Attempt:
+    row: dict[str, Any]
+    change: repository.StatusChange | None = None
+    event: Envelope[Any] | None = None
+    outcome: str = "done"
+
+    @property
+    def delivery(self) -> str:
+        return str(self.row["delivery_id"])
 
 
 async def attempt(pool: Pool, outbound: Outbound, delivery: str, max_attempts: int) -> str:
-    async with pool.acquire() as conn:
-        unit = UnitOfWork(conn)
-        await unit.start()
-        try:
-            channel, outcome = await _attempt_locked(conn, unit, outbound, delivery, max_attempts)
-        except BaseException:
-            await unit.rollback()
-            raise
-        await unit.commit()
-        if channel:
-            DELIVERIES.labels(channel, outcome).inc()
-        return outcome
+    return (await attempt_all(pool, outbound, [delivery], max_attempts)).get(delivery, "done")
 
 
-async def _attempt_locked(
-    conn: asyncpg.Connection,
-    unit: UnitOfWork,
-    outbound: Outbound,
-    delivery: str,
-    max_attempts: int,
-) -> tuple[str, str]:
-    row = await repository.lock(conn, delivery)
-    if row is None or row["status"] not in ("pending", "retrying", "held"):
-        return "", "done"
-    hold_until = await _hold_until(conn, outbound, row)
-    if hold_until is not None:
-        await repository.set_status(conn, delivery, "held", not_before=hold_until)
-        return row["channel"], "held"
+async def attempt_all(
+    pool: Pool, outbound: Outbound, deliveries: list[str], max_attempts: int
+) -> dict[str, str]:
+    """Send the open deliveries among ``deliveries``; their outcome (sent, held, retrying,
+    failed or dead) by delivery id.
 
-    async def record_sent(sent_id: str) -> None:
+    One transaction holds their rows (so no other replica sends them meanwhile) and their
+    recipients' locks (so the rate limits count exactly) from the decision to the record. An
+    email the server accepted is journalled at once (``AcceptanceJournal``); SMS carry the
+    delivery id as idempotency key. A crash before the commit therefore resends nothing, except
+    the one email that was accepted but not yet journalled.
+    """
+    if not deliveries:
+        return {}
+    async with pool.acquire() as conn, conn.transaction():
+        rows = [
+            r for r in await repository.lock_all(conn, deliveries) if r["status"] in OPEN_STATUSES
+        ]
+        if not rows:
+            return {}
+        attempts = [_Attempt(row) for row in rows]
         now = outbound.clock()
-        await repository.set_status(
-            conn, delivery, "sent", attempted=True, message_id=sent_id, at=now
+        await repository.serialize_recipients(conn, [_recipient_key(r) for r in rows])
+        sent = await repository.sent_since_all(
+            conn,
+            sorted({(r["channel"], r["recipient"], now - _window(r["channel"])) for r in rows}),
         )
-        await enqueue(conn, _delivered(row, sent_id, now))
-        await unit.commit()
+        accepted = await repository.accepted_emails(
+            conn, [a.delivery for a in attempts if a.row["channel"] == "email"]
+        )
+        to_send = []
+        for item in attempts:
+            if item.delivery in accepted:  # sent by an attempt that died before its commit
+                _record_sent(item, accepted[item.delivery], now)
+            elif (hold := _hold_until(outbound.settings, item.row, now, sent)) is not None:
+                item.change = repository.StatusChange(item.delivery, "held", not_before=hold)
+                item.outcome = "held"
+            else:
+                to_send.append(item)
+        await asyncio.gather(*(_send_one(outbound, item, max_attempts) for item in to_send))
+        await repository.set_statuses(conn, [a.change for a in attempts if a.change])
+        await enqueue_all(conn, [a.event for a in attempts if a.event])
+        journalled = [
+            a.delivery for a in attempts if a.outcome == "sent" and a.row["channel"] == "email"
+        ]
+        if journalled:  # the record of the sending is now in the deliveries table
+            await repository.forget_accepted(conn, journalled)
+    for item in attempts:
+        if item.outcome != "done":
+            DELIVERIES.labels(item.row["channel"], item.outcome).inc()
+    return {a.delivery: a.outcome for a in attempts}
 
-    try:
-        await _send(outbound, row["channel"], row["payload"], delivery, record_sent)
-    except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
-        await _fail(conn, row, "failed", str(exc), permanent=True)
-        return row["channel"], "failed"
-    except TransientError as exc:
-        if row["attempts"] + 1 >= max_attempts:
-            await _fail(conn, row, "dead", str(exc), permanent=False)
-            return row["channel"], "dead"
-        await repository.set_status(conn, delivery, "retrying", attempted=True, error=str(exc))
-        return row["channel"], "retrying"
-    return row["channel"], "sent"
+
+def _recipient_key(row: dict[str, Any]) -> str:
+    return f"{row['channel']}:{row['recipient'].lower()}"
 
 
-async def _hold_until(
-    conn: asyncpg.Connection, outbound: Outbound, row: dict[str, Any]
+def _window(channel: str) -> timedelta:
+    return timedelta(days=1) if channel == "sms" else timedelta(hours=1)
+
+
+def _hold_until(
+    settings: NotifySettings,
+    row: dict[str, Any],
+    now: datetime,
+    sent: dict[tuple[str, str], int],
 ) -> datetime | None:
-    """When a delivery must wait: quiet hours (SMS) or the recipient's rate limit."""
-    await repository.serialize_recipient(conn, row["channel"], row["recipient"])
-    settings, now = outbound.settings, outbound.clock()
-    if row["channel"] == "sms":
+    """When a delivery must wait: quiet hours (SMS) or the recipient's rate limit. ``sent``
+    counts what the recipient got in the window, this attempt's sends included."""
+    channel = row["channel"]
+    if channel == "sms":
         allowed = next_allowed_time(
             now, row["payload"]["timezone"], settings.quiet_hours_start, settings.quiet_hours_end
         )
         if allowed > now:
             return allowed
-        window, limit = timedelta(days=1), settings.sms_per_recipient_per_day
+        limit = settings.sms_per_recipient_per_day
     else:
-        window, limit = timedelta(hours=1), settings.email_per_recipient_per_hour
-    sent = await repository.sent_since(conn, row["channel"], row["recipient"], now - window)
-    if sent >= limit:
-        return now + window / 4
+        limit = settings.email_per_recipient_per_hour
+    key = (channel, row["recipient"])
+    if sent.get(key, 0) >= limit:
+        return now + _window(channel) / 4
+    sent[key] = sent.get(key, 0) + 1
     return None
+
+
+async def _send_one(outbound: Outbound, item: _Attempt, max_attempts: int) -> None:
+    row = item.row
+    accepted_as: list[str] = []
+
+    async def on_accepted(sent_id: str) -> None:
+        if row["channel"] == "email":
+            await outbound.journal.record(item.delivery, sent_id)
+        accepted_as.append(sent_id)
+
+    try:
+        await _send(outbound, row["channel"], row["payload"], item.delivery, on_accepted)
+    except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
+        _record_failed(item, "failed", str(exc), permanent=True)
+    except TransientError as exc:
+        if row["attempts"] + 1 >= max_attempts:
+            _record_failed(item, "dead", str(exc), permanent=False)
+        else:
+            item.change = repository.StatusChange(
+                item.delivery, "retrying", attempted=True, error=str(exc)
+            )
+            item.outcome = "retrying"
+    else:
+        _record_sent(item, accepted_as[0] if accepted_as else "", outbound.clock())
+
+
+def _record_sent(item: _Attempt, sent_id: str, now: datetime) -> None:
+    item.change = repository.StatusChange(
+        item.delivery, "sent", attempted=True, message_id=sent_id, at=now
+    )
+    item.event = _delivered(item.row, sent_id, now)
+    item.outcome = "sent"
 
 
 async def _send(
@@ -284,26 +367,29 @@ def _delivered(row: dict[str, Any], sent_id: str, now: datetime) -> Envelope[Not
     )
 
 
-async def _fail(
-    conn: asyncpg.Connection, row: dict[str, Any], status: str, reason: str, *, permanent: bool
-) -> None:
-    await repository.set_status(conn, row["delivery_id"], status, attempted=True, error=reason)
+def _record_failed(item: _Attempt, status: str, reason: str, *, permanent: bool) -> None:
+    row = item.row
     log.warning(
         "delivery failed",
-        extra={"delivery_id": row["delivery_id"], "status": status, "channel": row["channel"]},
+        extra={"delivery_id": item.delivery, "status": status, "channel": row["channel"]},
     )
-    event = NotificationFailed(
-        delivery_id=row["delivery_id"],
-        source_event_id=str(row["event_id"]),
-        source_event_type=row["event_type"],
-        meeting_id=row["meeting_id"],
-        contact_id=row["contact_id"],
-        channel=Channel(row["channel"]),
-        attempts=row["attempts"] + 1,
-        reason=reason,
-        permanent=permanent,
+    item.change = repository.StatusChange(item.delivery, status, attempted=True, error=reason)
+    item.event = wrap(
+        NotificationFailed(
+            delivery_id=item.delivery,
+            source_event_id=str(row["event_id"]),
+            source_event_type=row["event_type"],
+            meeting_id=row["meeting_id"],
+            contact_id=row["contact_id"],
+            channel=Channel(row["channel"]),
+            attempts=row["attempts"] + 1,
+            reason=reason,
+            permanent=permanent,
+        ),
+        source=SOURCE,
+        correlation_id=f"meeting:{row['meeting_id']}",
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"meeting:{row['meeting_id']}"))
+    item.outcome = status
 
 
 async def send_held(pool: Pool, outbound: Outbound, max_attempts: int, limit: int = 100) -> int:
@@ -311,6 +397,5 @@ async def send_held(pool: Pool, outbound: Outbound, max_attempts: int, limit: in
         due = await repository.due_held(conn, outbound.clock(), limit)
         for delivery in due:
             await repository.set_status(conn, delivery, "pending")
-    for delivery in due:
-        await attempt(pool, outbound, delivery, max_attempts)
+    await attempt_all(pool, outbound, due, max_attempts)
     return len(due)

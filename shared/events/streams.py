@@ -82,7 +82,9 @@ NOTIFY_ON_BOOKING = ConsumerSpec(
     durable="notify-on-booking",
     stream=BOOKING_STREAM,
     subject="booking.meeting.>",
-    workers=16,
+    # Events handled at once; notify attempts their deliveries together (group commit).
+    workers=64,
+    batch_size=64,
 )
 MATCHING_ON_BOOKING = ConsumerSpec(
     service="matching",

@@ -16,6 +16,7 @@ from icalendar import Calendar
 from services.booking.domain.calendar import BERLIN
 from services.booking.service import build_calendar
 from services.notify.app import build
+from services.notify.repository import delivery_id
 from services.notify.settings import NotifySettings
 from shared.events.base import Envelope, wrap
 from shared.events.booking import (
@@ -326,3 +327,39 @@ async def test_a_recipient_over_the_hourly_email_limit_waits_and_loses_nothing(
 
     await eventually(all_sent)
     assert len({m["Message-ID"] for m in mails_to(smtp, address)}) == 3
+
+
+async def test_an_email_accepted_before_a_crash_is_recorded_as_sent_and_not_sent_again(
+    notify: RunningService, stack: StackInfo, smtp: SmtpSink
+) -> None:
+    """The journal entry is what a process killed after the server's acceptance leaves."""
+    meeting = details()
+    event = confirmed(meeting)
+    petra, aylin = (a.contact for a in meeting.attendees)
+    journalled = delivery_id(event.id, "email", str(petra.email))
+    async with notify.runtime.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO accepted_emails (delivery_id, message_id) VALUES ($1, '<before@crash>')",
+            journalled,
+        )
+    async with nats_client(stack.nats_url) as client:
+        await publish(client, event)
+
+    async def both_recorded() -> bool:
+        async with notify.client("t") as staff:
+            log = (
+                await staff.get("/api/notify/deliveries", params={"meeting_id": meeting.meeting_id})
+            ).json()
+        emails = {row["contact_id"]: row for row in log if row["channel"] == "email"}
+        return len(emails) == 2 and all(row["status"] == "sent" for row in emails.values())
+
+    await eventually(both_recorded)
+    async with notify.runtime.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT message_id, attempts FROM deliveries WHERE delivery_id = $1", journalled
+        )
+        left = await conn.fetchval("SELECT count(*) FROM accepted_emails")
+    assert row["message_id"] == "<before@crash>"
+    assert left == 0
+    assert mails_to(smtp, str(petra.email)) == []
+    assert len(mails_to(smtp, str(aylin.email))) == 1
