@@ -63,6 +63,8 @@ class ConsumerSpec:
     batch_size: int = 32
     # Events handled at once by one replica; order across events is then not kept.
     workers: int = 1
+    # Only these subjects of ``subject`` reach the consumer: the others are never fetched.
+    filter_subjects: tuple[str, ...] = ()
 
     @property
     def dead_letter_subject(self) -> str:
@@ -91,6 +93,8 @@ MATCHING_ON_BOOKING = ConsumerSpec(
     durable="matching-on-booking",
     stream=BOOKING_STREAM,
     subject="booking.meeting.>",
+    # What matching learns from; invites and reminders would only cost it decoding.
+    filter_subjects=("booking.meeting.declined", "booking.meeting.feedback_given"),
 )
 
 

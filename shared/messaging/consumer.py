@@ -223,6 +223,7 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         max_deliver=spec.max_deliver + 1,
         ack_wait=spec.ack_wait.total_seconds(),
         max_ack_pending=spec.batch_size * 32,
+        filter_subjects=list(spec.filter_subjects) or None,
     )
 
 

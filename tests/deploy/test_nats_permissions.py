@@ -171,7 +171,7 @@ async def test_each_service_runs_consumes_and_dead_letters_under_its_own_user(
         staff_token="perm-token",
     )
     [spec] = CONSUMERS[service]
-    source = spec.subject.replace(">", "confirmed")
+    source = (spec.filter_subjects or (spec.subject.replace(">", "confirmed"),))[0]
     poison = msg_id()
     async with in_process(app.build(settings)), connect(secured_nats, OPS_USER) as (ops, _):
         await ops.jetstream().publish(source, b"{this is not json", headers=poison)
