@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
@@ -31,9 +31,14 @@ SUMMARIES = {"de": "Digitale Werkbank: {title}", "en": "Digitale Werkbank: {titl
 
 
 @cache
-def _berlin_timezone() -> str:
-    """The VTIMEZONE of every invite: slow to build, the same each time (icalendar: cache it)."""
-    text: str = Timezone.from_tzid(BERLIN.key).to_ical().decode("utf-8")
+def _berlin_timezone(year: int) -> str:
+    """The VTIMEZONE for a meeting in ``year``: its transitions from that year to the end of the
+    next, which covers the meeting (a few hundred bytes instead of every year since 1970; the
+    text is sent twice in every invitation). Slow to build, the same each time: kept."""
+    timezone = Timezone.from_tzid(
+        BERLIN.key, first_date=date(year, 1, 1), last_date=date(year + 2, 1, 1)
+    )
+    text: str = timezone.to_ical().decode("utf-8")
     return text
 
 
@@ -143,4 +148,5 @@ def _calendar_template(spec: InviteSpec) -> str:
         event.add_component(alarm)
     calendar.add_component(event)
     text: str = calendar.to_ical().decode("utf-8")
-    return text.replace("BEGIN:VEVENT\r\n", _berlin_timezone() + "BEGIN:VEVENT\r\n", 1)
+    zone = _berlin_timezone(spec.start.astimezone(BERLIN).year)
+    return text.replace("BEGIN:VEVENT\r\n", zone + "BEGIN:VEVENT\r\n", 1)
