@@ -29,6 +29,7 @@ STEADY_RATE = 50  # meetings per second
 STEADY_SECONDS = 10
 TOKEN = "bench"
 ROOMS = 60
+REPLICAS = {"matching": 1, "booking": 1, "notify": 2}
 # The figures come from the sink's receipt times; scanning its folder only collects them, and
 # rarely, so that the bench takes little of the CPU the services share with it.
 SCAN_SECONDS = 0.5
@@ -131,7 +132,7 @@ async def start_services(
     stack: StackInfo, smtp: SinkProcess, sms: SinkProcess
 ) -> dict[str, list[ServiceProcess]]:
     suffix = uuid.uuid4().hex[:6]
-    replicas = {"matching": 1, "booking": 1, "notify": 2}
+    replicas = REPLICAS
     services: dict[str, list[ServiceProcess]] = {}
     for name, count in replicas.items():
         prefix = f"{name.upper()}_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -36,6 +36,7 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
     groups: GroupCommit[Envelope[MatchAccepted], MeetingDetails | None] = GroupCommit(
         lambda envelopes: book_together(runtime, envelopes),
         max_size=_settings(runtime).group_size,
+        alone=lambda envelope: book_alone(runtime, envelope),
     )
 
     @reliable_subscriber(router, BOOKING_ON_MATCHING)
@@ -54,29 +55,22 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
 async def book_together(
     runtime: ServiceRuntime, envelopes: Sequence[Envelope[MatchAccepted]]
 ) -> list[MeetingDetails | Exception | None]:
-    """The events delivered meanwhile, booked in one transaction; each alone if that fails."""
-    try:
-        async with transaction(runtime.pool) as conn:
-            return await service.book_group(
-                conn,
-                BOOKING_ON_MATCHING.durable,
-                envelopes,
-                _settings(runtime),
-                runtime.state["rsvp_secret"],
-                datetime.now(UTC),
-            )
-    except Exception:  # a conflict with another writer, a repeat delivered meanwhile …
-        if len(envelopes) == 1:
-            raise
-        log.warning(
-            "group of %d bookings failed; booking each alone", len(envelopes), exc_info=True
+    """The events delivered meanwhile, booked in one transaction."""
+    async with transaction(runtime.pool) as conn:
+        return await service.book_group(
+            conn,
+            BOOKING_ON_MATCHING.durable,
+            envelopes,
+            _settings(runtime),
+            runtime.state["rsvp_secret"],
+            datetime.now(UTC),
         )
-    return [await _outcome(book_alone(runtime, envelope)) for envelope in envelopes]
 
 
 async def book_alone(
     runtime: ServiceRuntime, envelope: Envelope[MatchAccepted]
 ) -> MeetingDetails | None:
+    """One event on its own, as before groups: for the events of a group that failed."""
     booked: list[MeetingDetails] = []
 
     async def effect(conn: asyncpg.Connection) -> None:
@@ -90,15 +84,6 @@ async def book_alone(
 
     await handle_once(runtime.pool, BOOKING_ON_MATCHING.durable, envelope, effect)
     return booked[0] if booked else None
-
-
-async def _outcome(
-    attempt: Awaitable[MeetingDetails | None],
-) -> MeetingDetails | Exception | None:
-    try:
-        return await attempt
-    except Exception as exc:
-        return exc
 
 
 async def reminder_loop(runtime: ServiceRuntime) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 
 import aiohttp
 import aiosmtplib
-from aiosmtplib.email import flatten_message
 
+from services.notify.domain.messages import rendered
 from services.notify.settings import NotifySettings
 
 Accepted = Callable[[str], Awaitable[None]]
@@ -121,7 +121,7 @@ def smtp_errors_classified() -> Iterator[None]:
 async def send_email(
     pool: SmtpPool, message: Message, sender: str, recipient: str, on_accepted: Accepted
 ) -> None:
-    body = flatten_message(message)
+    body = rendered(message)
     with smtp_errors_classified():
         async with pool.connection() as client:
             await client.mail(sender)

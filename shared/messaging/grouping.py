@@ -2,7 +2,8 @@
 
 Handlers of concurrently delivered events each submit their item and await their own result,
 so acknowledgement, retries and dead letters stay per event. The work behind them runs once per
-group: one transaction, one round of reads, bulk writes.
+group: one transaction, one round of reads, bulk writes. When the work fails for a whole group,
+each item is tried alone, so that one bad item never fails the others.
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ GroupWork = Callable[[Sequence[Item]], Awaitable[Sequence[Result | BaseException
 
 
 class GroupCommit(Generic[Item, Result]):
-    def __init__(self, work: GroupWork[Item, Result], *, max_size: int = 32) -> None:
+    def __init__(
+        self,
+        work: GroupWork[Item, Result],
+        *,
+        max_size: int = 32,
+        alone: Callable[[Item], Awaitable[Result]] | None = None,
+    ) -> None:
+        """``alone`` handles one item of a failed group; by default the work with that item."""
         self._work = work
         self._max_size = max_size
+        self._alone = alone
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -41,14 +50,32 @@ class GroupCommit(Generic[Item, Result]):
                 self._waiting[: self._max_size],
                 self._waiting[self._max_size :],
             )
+            items = [item for item, _ in group]
             try:
-                outcomes = await self._work([item for item, _ in group])
-            except Exception as exc:  # each waiting handler raises it
-                outcomes = [exc] * len(group)
+                try:
+                    outcomes = await self._work(items)
+                except Exception as exc:
+                    if len(items) == 1:
+                        raise
+                    log.warning(
+                        "a group of %d failed; each is tried alone", len(items), exc_info=exc
+                    )
+                    outcomes = [await self._try_alone(item) for item in items]
+            except Exception as exc:  # its waiting handler raises it
+                outcomes = [exc]
             except BaseException as exc:  # cancelled: so are the waiting handlers
                 _settle(group, [exc] * len(group))
                 raise
             _settle(group, outcomes)
+
+    async def _try_alone(self, item: Item) -> Result | BaseException:
+        try:
+            if self._alone is not None:
+                return await self._alone(item)
+            [outcome] = await self._work([item])
+        except Exception as exc:
+            return exc
+        return outcome
 
 
 def _settle(

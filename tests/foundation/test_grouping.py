@@ -31,17 +31,37 @@ async def test_items_submitted_meanwhile_form_one_group_and_each_gets_its_own_ou
     assert sorted(i for group in groups for i in group) == list(range(10))
 
 
-async def test_a_failing_group_fails_every_item_in_it_and_the_next_group_still_runs() -> None:
-    calls = 0
+async def test_a_failing_group_fails_each_item_and_the_next_group_still_runs() -> None:
+    database_gone = True
 
     async def work(items: Sequence[str]) -> list[str | BaseException]:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
+        if database_gone:
             raise ConnectionError("database gone")
         return [item.upper() for item in items]
 
     commit: GroupCommit[str, str] = GroupCommit(work)
     first = await asyncio.gather(commit.submit("a"), commit.submit("b"), return_exceptions=True)
     assert [type(r) for r in first] == [ConnectionError, ConnectionError]
+    database_gone = False
     assert await commit.submit("c") == "C"
+
+
+async def test_when_a_group_fails_each_item_is_tried_alone_so_one_bad_item_fails_alone() -> None:
+    seen: list[list[str]] = []
+
+    async def work(items: Sequence[str]) -> list[str | BaseException]:
+        seen.append(list(items))
+        if "bad" in items:
+            raise ValueError("bad input")
+        return [item.upper() for item in items]
+
+    commit: GroupCommit[str, str] = GroupCommit(work)
+    results = await asyncio.gather(
+        *(commit.submit(item) for item in ("a", "bad", "c")), return_exceptions=True
+    )
+
+    assert results[0] == "A"
+    assert isinstance(results[1], ValueError)
+    assert results[2] == "C"
+    assert ["a", "bad", "c"] in seen, "first together"
+    assert ["bad"] in seen, "then alone"

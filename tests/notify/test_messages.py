@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 import pytest
+from aiosmtplib.email import flatten_message
 
 from services.notify.domain.messages import (
+    Email,
     InvalidAddressError,
     InvalidNumberError,
     ascii_address,
     e164,
+    imip_message,
     message_id,
     next_allowed_time,
+    rendered,
     sms_length,
 )
 
@@ -54,3 +58,35 @@ def test_the_message_id_is_the_same_for_the_same_meeting_sequence_and_recipient(
     first = message_id("m1", 0, "A@x.de", "invite", "werkbank.local")
     assert first == message_id("m1", 0, "a@x.de", "invite", "werkbank.local")
     assert first != message_id("m1", 1, "a@x.de", "invite", "werkbank.local")
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "reply_to"),
+    [
+        ("Petra Schulte", "Einladung: Kundenchat", None),
+        (
+            "Jürgen Müller-Lüdenscheidt",
+            "Einladung: Kundenchat für Bäckereien " * 4,
+            "Büro <b@x.de>",
+        ),
+        ("A" * 90, "B " * 60, "staff@example.org"),
+    ],
+)
+def test_rendering_gives_exactly_the_bytes_aiosmtplib_would_send(
+    name: str, subject: str, reply_to: str | None
+) -> None:
+    mail = Email(
+        sender_name="Digitale Werkbank",
+        sender="werkbank@example.org",
+        recipient_name=name,
+        recipient="petra@example.org",
+        subject=subject,
+        text="Grüße\n" * 30,
+        html="<p>Grüße</p>" * 30,
+        ics="BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n",
+        message_id="<abc@werkbank.local>",
+        reply_to=reply_to,
+        date=datetime(2026, 6, 1, 10, tzinfo=UTC),
+    )
+    message = imip_message(mail)
+    assert rendered(message) == flatten_message(message)
