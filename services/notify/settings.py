@@ -18,6 +18,12 @@ class NotifySettings(ServiceSettings):
     service_name: ClassVar[str] = "notify"
 
     http_port: int = 8083
+    db_pool_max: int = Field(
+        default=10,
+        ge=4,
+        description="At least 4: the deliveries' transaction, the acceptance journal, the held "
+        "loop and the outbox relay each hold a connection at once",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
