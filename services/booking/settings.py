@@ -35,7 +35,7 @@ class BookingSettings(ServiceSettings):
         description="Slots booked per match: the best is confirmed, the others held for declines",
     )
     group_size: int = Field(
-        default=32,
+        default=64,
         ge=1,
         le=256,
         description="Most match accepted events booked together in one transaction",

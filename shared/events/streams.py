@@ -77,7 +77,8 @@ BOOKING_ON_MATCHING = ConsumerSpec(
     stream=MATCHING_STREAM,
     subject="matching.match.accepted",
     # Events handled at once; booking gathers them into one transaction (group commit).
-    workers=32,
+    workers=64,
+    batch_size=64,
 )
 NOTIFY_ON_BOOKING = ConsumerSpec(
     service="notify",
