@@ -66,6 +66,9 @@ class GroupCommit(Generic[Item, Result]):
             except BaseException as exc:  # cancelled: so are the waiting handlers
                 _settle(group, [exc] * len(group))
                 raise
+            if len(outcomes) != len(group):  # a bug in the work must not leave handlers waiting
+                wrong = RuntimeError(f"{len(outcomes)} outcomes for {len(group)} items")
+                outcomes = [wrong] * len(group)
             _settle(group, outcomes)
 
     async def _try_alone(self, item: Item) -> Result | BaseException:

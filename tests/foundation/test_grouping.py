@@ -65,3 +65,14 @@ async def test_when_a_group_fails_each_item_is_tried_alone_so_one_bad_item_fails
     assert results[2] == "C"
     assert ["a", "bad", "c"] in seen, "first together"
     assert ["bad"] in seen, "then alone"
+
+
+async def test_work_that_returns_too_few_outcomes_fails_its_items_instead_of_hanging() -> None:
+    async def work(items: Sequence[int]) -> list[int | BaseException]:
+        return [1]
+
+    commit: GroupCommit[int, int] = GroupCommit(work)
+    results = await asyncio.wait_for(
+        asyncio.gather(commit.submit(1), commit.submit(2), return_exceptions=True), timeout=5
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
