@@ -217,15 +217,7 @@ async def attempt_all(
         accepted = await repository.accepted_emails(
             conn, [a.delivery for a in attempts if a.row["channel"] == "email"]
         )
-        to_send = []
-        for item in attempts:
-            if item.delivery in accepted:  # sent by an attempt that died before its commit
-                _record_sent(item, accepted[item.delivery], now)
-            elif (hold := _hold_until(outbound.settings, item.row, now, sent)) is not None:
-                item.change = repository.StatusChange(item.delivery, "held", not_before=hold)
-                item.outcome = "held"
-            else:
-                to_send.append(item)
+        to_send = _to_send_now(attempts, accepted, outbound.settings, now, sent)
         await asyncio.gather(*(_send_one(outbound, item, max_attempts) for item in to_send))
         await repository.set_statuses(conn, [a.change for a in attempts if a.change])
         await enqueue_all(conn, [a.event for a in attempts if a.event])
@@ -238,6 +230,26 @@ async def attempt_all(
         if item.outcome != "done":
             DELIVERIES.labels(item.row["channel"], item.outcome).inc()
     return {a.delivery: a.outcome for a in attempts}
+
+
+def _to_send_now(
+    attempts: list[_Attempt],
+    accepted: dict[str, str],
+    settings: NotifySettings,
+    now: datetime,
+    sent: dict[tuple[str, str], int],
+) -> list[_Attempt]:
+    """The attempts to send now; the others are recorded as sent before (journalled) or held."""
+    to_send = []
+    for item in attempts:
+        if item.delivery in accepted:  # sent by an attempt that died before its commit
+            _record_sent(item, accepted[item.delivery], now)
+        elif (hold := _hold_until(settings, item.row, now, sent)) is not None:
+            item.change = repository.StatusChange(item.delivery, "held", not_before=hold)
+            item.outcome = "held"
+        else:
+            to_send.append(item)
+    return to_send
 
 
 def _recipient_key(row: dict[str, Any]) -> str:
