@@ -290,22 +290,7 @@ async def book_group(
     booked_matches = await repository.matches_with_meetings(
         conn, [e.data.match_id for e in envelopes]
     )
-    claims: list[Envelope[MatchAccepted]] = []
-    todo: list[int] = []
-    seen_events: set[uuid.UUID] = set()
-    seen_matches: set[str] = set()
-    for at, envelope in enumerate(envelopes):
-        match_id = envelope.data.match_id
-        if envelope.id in handled or envelope.id in seen_events:
-            continue
-        seen_events.add(envelope.id)
-        if match_id in booked_matches:
-            claims.append(envelope)
-        elif match_id in seen_matches:  # another event for the same match: decided next time
-            outcomes[at] = RuntimeError(f"match {match_id} is being booked in this group")
-        else:
-            seen_matches.add(match_id)
-            todo.append(at)
+    claims, todo = _sort_out(envelopes, handled, booked_matches, outcomes)
     if not todo:
         await inbox.claim_all(conn, consumer, claims)
         return outcomes
@@ -356,6 +341,34 @@ async def book_group(
     await enqueue_all(conn, confirmations)
     await inbox.claim_all(conn, consumer, claims)
     return outcomes
+
+
+def _sort_out(
+    envelopes: Sequence[Envelope[MatchAccepted]],
+    handled: set[uuid.UUID],
+    booked_matches: set[str],
+    outcomes: list[MeetingDetails | Exception | None],
+) -> tuple[list[Envelope[MatchAccepted]], list[int]]:
+    """The events to claim without booking (their match has a meeting), and the positions of
+    those to book. A repeat stays None; a second event for a match booked in this group gets an
+    error, so that it comes back and finds the meeting."""
+    claims: list[Envelope[MatchAccepted]] = []
+    todo: list[int] = []
+    seen_events: set[uuid.UUID] = set()
+    seen_matches: set[str] = set()
+    for at, envelope in enumerate(envelopes):
+        match_id = envelope.data.match_id
+        if envelope.id in handled or envelope.id in seen_events:
+            continue
+        seen_events.add(envelope.id)
+        if match_id in booked_matches:
+            claims.append(envelope)
+        elif match_id in seen_matches:
+            outcomes[at] = RuntimeError(f"match {match_id} is being booked in this group")
+        else:
+            seen_matches.add(match_id)
+            todo.append(at)
+    return claims, todo
 
 
 def _party_ids(match: MatchAccepted) -> tuple[str, str]:
