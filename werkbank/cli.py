@@ -26,7 +26,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from werkbank.demo import print_summary, run_demo
+from werkbank.demo import Staff, load_sample, print_summary, run_demo
+from werkbank.sample_data import generate
 from werkbank.stack import EmbeddedStack, StackInfo
 
 app = typer.Typer(help="Werkbank: matching, booking and notifications for the digitalisation desk.")
@@ -254,7 +255,8 @@ def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0
     console.print(table)
     console.print(
         f"mail: {state['stack']['mail_dir']}  SMS: {state['stack']['sms_file']}\n"
-        f"staff token in {state_file}; try `.venv/bin/werkbank needs`; stop with `make down`"
+        f"staff token in {state_file}; load the sample data with `.venv/bin/werkbank sample`, "
+        "then try `.venv/bin/werkbank needs`; stop with `make down`"
     )
 
 
@@ -400,6 +402,30 @@ def replay(run_id: str, as_json: JsonOption = False) -> None:
         ("run_id", "same"),
         "Replay",
     )
+
+
+@app.command()
+def sample(as_json: JsonOption = False) -> None:
+    """Load the demo's sample region (60 KMU with their needs, 40 providers and mentors)."""
+    urls, token = _connection()
+    data = generate()
+
+    async def load() -> None:
+        staff = Staff(urls, token)
+        try:
+            await load_sample(staff, data)
+        finally:
+            await staff.close()
+
+    try:
+        asyncio.run(load())
+    except httpx.ConnectError:
+        console.print(f"[red]matching is not reachable at {urls['matching']}[/]: `make up`")
+        raise typer.Exit(3) from None
+    counts = [
+        {"kind": kind, "loaded": len(data[kind])} for kind in ("companies", "providers", "needs")
+    ]
+    _show(counts, as_json, ("kind", "loaded"), "Sample data")
 
 
 @app.command()

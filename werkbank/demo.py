@@ -61,6 +61,17 @@ async def _gather_limited(calls: list[Any], limit: int = 8) -> list[Any]:
     return await asyncio.gather(*(one(call) for call in calls))
 
 
+async def load_sample(staff: Staff, data: dict[str, Any]) -> None:
+    """The companies, providers and needs, stored by PUT: loading them again changes nothing."""
+    for kind in ("companies", "providers", "needs"):  # companies before the needs they have
+        await _gather_limited(
+            [
+                staff.call("matching", "PUT", f"/api/matching/{kind}/{key}", json=value)
+                for key, value in data[kind].items()
+            ]
+        )
+
+
 async def run_demo(
     urls: dict[str, str],
     token: str,
@@ -74,24 +85,7 @@ async def run_demo(
     try:
         with Progress(console=console) as progress:
             loading = progress.add_task("loading companies, providers and needs", total=100)
-            await _gather_limited(
-                [
-                    staff.call("matching", "PUT", f"/api/matching/companies/{k}", json=v)
-                    for k, v in data["companies"].items()
-                ]
-            )
-            await _gather_limited(
-                [
-                    staff.call("matching", "PUT", f"/api/matching/providers/{k}", json=v)
-                    for k, v in data["providers"].items()
-                ]
-            )
-            await _gather_limited(
-                [
-                    staff.call("matching", "PUT", f"/api/matching/needs/{k}", json=v)
-                    for k, v in data["needs"].items()
-                ]
-            )
+            await load_sample(staff, data)
             progress.update(loading, completed=100)
             matching = progress.add_task(
                 "matching needs and accepting the top proposals", total=len(data["needs"])

@@ -100,7 +100,7 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
 @router.get("/needs")
 async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
-        return [{"need_id": n.get("need_id"), **n} for n in await repository.needs(conn)]
+        return await repository.needs(conn)
 
 
 @router.post("/needs/{need_id}/match")

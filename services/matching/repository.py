@@ -124,7 +124,13 @@ async def need(conn: asyncpg.Connection, need_id: str) -> dict[str, Any] | None:
 async def needs(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await conn.fetch(_NEEDS)
     return [
-        {**json.loads(r["doc"]), "company_id": r["company_id"], "status": r["status"]} for r in rows
+        {
+            "need_id": r["need_id"],
+            **json.loads(r["doc"]),
+            "company_id": r["company_id"],
+            "status": r["status"],
+        }
+        for r in rows
     ]
 
 

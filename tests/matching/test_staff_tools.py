@@ -75,6 +75,8 @@ async def test_csv_and_json_imports_store_everything_or_nothing(staff: httpx.Asy
     assert {(e["row"], e["field"]) for e in errors} == {(2, "categories"), (3, "service_type")}
     assert (await staff.get("/api/matching/needs")).json() == [], "nothing was imported"
     assert (await staff.post("/api/matching/import/needs", json=needs[:1])).json()["created"] == 1
+    [listed] = (await staff.get("/api/matching/needs")).json()
+    assert (listed["need_id"], listed["company_id"], listed["status"]) == ("n-ok", "co-bau", "open")
     not_json = await staff.post("/api/matching/import/needs", content=b"{oops")
     assert not_json.status_code == 422
     assert "not JSON" in not_json.text
