@@ -17,16 +17,18 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from werkbank.demo import Staff, load_sample, print_summary, run_demo
+from werkbank.demo import print_summary, run_demo
 from werkbank.sample_data import generate
 from werkbank.stack import EmbeddedStack, StackInfo
 
@@ -326,11 +328,13 @@ def _request(service: str, method: str, path: str, **kwargs: Any) -> Any:
     return answer.json()
 
 
-def _show(rows: Any, as_json: bool, columns: tuple[str, ...], title: str) -> None:
+def _show(
+    rows: Any, as_json: bool, columns: tuple[str, ...], title: str, caption: str | None = None
+) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for column in columns:
         table.add_column(column)
     for row in rows if isinstance(rows, list) else [rows]:
@@ -407,25 +411,15 @@ def replay(run_id: str, as_json: JsonOption = False) -> None:
 @app.command()
 def sample(as_json: JsonOption = False) -> None:
     """Load the demo's sample region (60 KMU with their needs, 40 providers and mentors)."""
-    urls, token = _connection()
     data = generate()
-
-    async def load() -> None:
-        staff = Staff(urls, token)
-        try:
-            await load_sample(staff, data)
-        finally:
-            await staff.close()
-
-    try:
-        asyncio.run(load())
-    except httpx.ConnectError:
-        console.print(f"[red]matching is not reachable at {urls['matching']}[/]: `make up`")
-        raise typer.Exit(3) from None
-    counts = [
-        {"kind": kind, "loaded": len(data[kind])} for kind in ("companies", "providers", "needs")
-    ]
+    for kind in SAMPLE_KINDS:  # companies before the needs they have
+        for key, value in data[kind].items():
+            _request("matching", "PUT", f"/api/matching/{kind}/{key}", json=value)
+    counts = [{"kind": kind, "loaded": len(data[kind])} for kind in SAMPLE_KINDS]
     _show(counts, as_json, ("kind", "loaded"), "Sample data")
+
+
+SAMPLE_KINDS = ("companies", "providers", "needs")
 
 
 @app.command()
@@ -439,25 +433,53 @@ def needs(as_json: JsonOption = False) -> None:
     )
 
 
+PROPOSAL_NOTE = (
+    "Scores within the tolerance (0.02 by default) count as equally good; among them the "
+    "provider shown less often so far comes first, so that the office favours no one."
+)
+
+
+def _with_reasons(rows: Any) -> Any:
+    """Each proposal with its three weightiest reasons, in German, for the table."""
+    if not isinstance(rows, list):
+        return rows
+    return [
+        {
+            **row,
+            "why": "; ".join(
+                part["reason_de"]
+                for part in sorted(
+                    row.get("breakdown", []), key=lambda p: p["contribution"], reverse=True
+                )[:3]
+            ),
+        }
+        for row in rows
+    ]
+
+
 @app.command()
 def match(need_id: str, as_json: JsonOption = False) -> None:
     """Run matching for one need and show the proposals."""
+    found = _request("matching", "POST", f"/api/matching/needs/{need_id}/match")
     _show(
-        _request("matching", "POST", f"/api/matching/needs/{need_id}/match"),
+        found if as_json else _with_reasons(found),
         as_json,
-        ("proposal_id", "rank", "provider_id", "score"),
+        ("proposal_id", "rank", "provider_id", "score", "why"),
         f"Proposals for {need_id}",
+        caption=PROPOSAL_NOTE,
     )
 
 
 @app.command()
 def proposals(need_id: str, as_json: JsonOption = False) -> None:
     """Show the latest proposals of a need."""
+    found = _request("matching", "GET", f"/api/matching/needs/{need_id}/proposals")
     _show(
-        _request("matching", "GET", f"/api/matching/needs/{need_id}/proposals"),
+        found if as_json else _with_reasons(found),
         as_json,
-        ("proposal_id", "rank", "provider_id", "score", "status"),
+        ("proposal_id", "rank", "provider_id", "score", "status", "why"),
         f"Proposals for {need_id}",
+        caption=PROPOSAL_NOTE,
     )
 
 
@@ -475,12 +497,32 @@ def accept(proposal_id: str, as_json: JsonOption = False) -> None:
 @app.command()
 def meetings(as_json: JsonOption = False) -> None:
     """List the meetings."""
+    found = _request("booking", "GET", "/api/booking/meetings")
     _show(
-        _request("booking", "GET", "/api/booking/meetings"),
+        found if as_json else _with_local_times(found),
         as_json,
-        ("meeting_id", "match_id", "status", "sequence", "starts_at"),
+        ("meeting_id", "match_id", "status", "sequence", "when", "place"),
         "Meetings",
+        caption="Times in Europe/Berlin",
     )
+
+
+def _with_local_times(rows: Any) -> Any:
+    """Each meeting with its start in Europe/Berlin and its room (or venue), for the table."""
+    if not isinstance(rows, list):
+        return rows
+    shown = []
+    for row in rows:
+        start = datetime.fromisoformat(str(row["starts_at"])).astimezone(ZoneInfo("Europe/Berlin"))
+        place = row.get("details", {}).get("place", {})
+        shown.append(
+            {
+                **row,
+                "when": start.strftime("%a %d.%m.%Y %H:%M"),
+                "place": place.get("room_name") or place.get("name", ""),
+            }
+        )
+    return shown
 
 
 @app.command()
@@ -514,14 +556,34 @@ def cancel(meeting_id: str, reason: str = "", as_json: JsonOption = False) -> No
 
 @app.command()
 def deliveries(meeting_id: str | None = None, as_json: JsonOption = False) -> None:
-    """Search the delivery log."""
+    """Search the delivery log (oldest first)."""
     params = {"meeting_id": meeting_id} if meeting_id else {}
+    found = _request("notify", "GET", "/api/notify/deliveries", params=params)
     _show(
-        _request("notify", "GET", "/api/notify/deliveries", params=params),
+        found if as_json else _readable_deliveries(found),
         as_json,
-        ("delivery_id", "meeting_id", "channel", "status", "attempts", "last_error"),
+        ("delivery_id", "meeting_id", "event", "contact_id", "channel", "status", "attempts",
+         "at", "last_error"),
         "Deliveries",
-    )
+        caption="Times in Europe/Berlin",
+    )  # fmt: skip
+
+
+def _readable_deliveries(rows: Any) -> Any:
+    if not isinstance(rows, list):
+        return rows
+    berlin = ZoneInfo("Europe/Berlin")
+    return [
+        {
+            **row,
+            "event": str(row.get("event_type", "")).rsplit(".", 1)[-1],
+            "at": datetime.fromisoformat(str(row["updated_at"]))
+            .astimezone(berlin)
+            .strftime("%d.%m. %H:%M:%S"),
+            "last_error": row.get("last_error") or "",
+        }
+        for row in sorted(rows, key=lambda row: str(row.get("created_at", "")))
+    ]
 
 
 async def _dead_letters(nats_url: str, replay: bool) -> list[dict[str, Any]]:

@@ -138,3 +138,19 @@ async def test_the_cli_imports_csv_and_json_and_shows_what_is_wrong(
     assert outcome.exit_code == 1
     assert "nothing was imported" in outcome.output
     assert "categories" in outcome.output
+
+
+async def test_the_cli_loads_the_sample_region_and_explains_each_proposal(
+    services: dict[str, ServiceProcess],
+) -> None:
+    env = {"WERKBANK_MATCHING_URL": services["matching"].base_url, "WERKBANK_STAFF_TOKEN": TOKEN}
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["sample", "--json"], env=env)
+    assert loaded.exit_code == 0, loaded.output
+    counts = {row["kind"]: row["loaded"] for row in json.loads(loaded.output)}
+    assert counts == {"companies": 60, "providers": 40, "needs": 60}
+    listed = runner.invoke(app, ["needs", "--json"], env=env)
+    assert "need-001" in [need["need_id"] for need in json.loads(listed.output)]
+    shown = runner.invoke(app, ["match", "need-001"], env={**env, "COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert "passende Themen" in shown.output, "each proposal says why, in German"
