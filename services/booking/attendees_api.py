@@ -36,14 +36,32 @@ def _settings(request: Request) -> BookingSettings:
     return settings
 
 
-@rsvp_router.get("/{token}")
+@rsvp_router.get("/{token}", response_class=HTMLResponse)
+async def rsvp_form(
+    token: str, request: Request, lang: Annotated[str | None, Query(max_length=5)] = None
+) -> HTMLResponse:
+    """The meeting and the three answers; opening the link changes nothing (mail scanners
+    open links too), the answer is the form's POST."""
+    claim = _claim(request, token, rsvp.RSVP)
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            page = await responses.rsvp_page(conn, claim)
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    locale = texts.language(lang, page.attendee.contact.locale.value)
+    return HTMLResponse(texts.render(locale, "rsvp.html", **responses.page_values(page)))
+
+
+@rsvp_router.post("/{token}", response_model=None)
 async def answer(
     token: str,
     request: Request,
-    response: Annotated[AttendeeResponse, Query()] = AttendeeResponse.ACCEPTED,
-    comment: Annotated[str, Query(max_length=1000)] = "",
-) -> dict[str, str]:
-    """Accept, decline or ask for another time; a decline is handled at once (see responses)."""
+    response: Annotated[AttendeeResponse, Form()],
+    comment: Annotated[str, Form(max_length=1000)] = "",
+    lang: Annotated[str | None, Query(max_length=5)] = None,
+) -> HTMLResponse | dict[str, str]:
+    """Accept, decline or ask for another time; a decline is handled at once (see responses).
+    A page for people; JSON for a client that asks for it (``Accept: application/json``)."""
     claim = _claim(request, token, rsvp.RSVP)
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
@@ -57,6 +75,7 @@ async def answer(
                 runtime.state["rsvp_secret"],
                 datetime.now(UTC),
             )
+            page = await responses.rsvp_page(conn, claim)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
         except service.SlotError as exc:
@@ -65,7 +84,11 @@ async def answer(
     if declined is not None:
         service.MEETINGS.labels("cancelled" if declined.match_reopened else "rescheduled").inc()
         result["next_start"] = declined.next_start.isoformat() if declined.next_start else ""
-    return result
+    if "application/json" in request.headers.get("accept", ""):
+        return result
+    locale = texts.language(lang, page.attendee.contact.locale.value)
+    values = {**responses.page_values(page), "response": response.value, "declined": declined}
+    return HTMLResponse(texts.render(locale, "rsvp_thanks.html", **values))
 
 
 async def _page(request: Request, token: str) -> aftercare.FeedbackPage:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -39,6 +40,50 @@ class NextSlot:
     start: datetime
     room: Room | None
     option: int = 0  # a held option to use, or 0 for a freshly allocated slot
+
+
+@dataclass(frozen=True)
+class RsvpPage:
+    """What the attendee behind a link sees before answering."""
+
+    details: MeetingDetails
+    attendee: Attendee
+    status: str
+    outdated: bool  # a link from an earlier version of the invitation
+
+
+async def rsvp_page(conn: asyncpg.Connection, claim: rsvp.RsvpClaim) -> RsvpPage:
+    row = await repository.meeting(conn, claim.meeting_id)
+    if row is None:
+        raise NotFoundError("unknown meeting")
+    details = MeetingDetails.model_validate(row["details"])
+    outdated = claim.sequence is not None and claim.sequence != row["sequence"]
+    return RsvpPage(
+        details, changes.attendee_of(details, claim.contact_id), row["status"], outdated
+    )
+
+
+def page_values(page: RsvpPage) -> dict[str, Any]:
+    """The page's texts, in the attendee's time zone."""
+    contact = page.attendee.contact
+    zone = ZoneInfo(contact.timezone)
+    start, end = page.details.start.astimezone(zone), page.details.end.astimezone(zone)
+    place = page.details.place
+    where = (
+        place.video_url
+        if place.kind == "virtual" and place.video_url
+        else ", ".join(part for part in (place.name, place.room_name, place.address) if part)
+    )
+    return {
+        "name": contact.name,
+        "title": page.details.title,
+        "date": start.strftime("%d.%m.%Y" if contact.locale.value == "de" else "%d %b %Y"),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "place": where,
+        "cancelled": page.status == "cancelled",
+        "outdated": page.outdated,
+    }
 
 
 async def respond(

@@ -336,11 +336,29 @@ async def test_a_forged_rsvp_link_gets_403_and_a_real_one_is_recorded(
     assert link is not None
     path = httpx.URL(link).path
     async with booking.client() as anyone:
-        forged = await anyone.get(path[:-3] + "abc", params={"response": "declined"})
+        forged = await anyone.post(path[:-3] + "abc", data={"response": "declined"})
         assert forged.status_code == 403
-        real = await anyone.get(path, params={"response": "declined"})
+        assert (await anyone.get(path[:-3] + "abc")).status_code == 403
+        opened = await anyone.get(path)  # as a mail scanner would: shows, records nothing
+        assert opened.status_code == 200
+        assert "Chat-Kanal für Stammkunden" in opened.text
+        assert 'name="response" value="declined"' in opened.text
+        assert "Ich nehme teil" in opened.text, "the company's contact reads German"
+        assert await responses_of(booking, meeting.meeting.meeting_id) == []
+        real = await anyone.post(path, data={"response": "declined", "comment": "Krank"})
         assert real.status_code == 200
-        assert real.json()["response"] == "declined"
+        assert "Absage" in real.text
+        assert await responses_of(booking, meeting.meeting.meeting_id) == ["declined"]
+        as_json = await anyone.post(
+            path, data={"response": "accepted"}, headers={"Accept": "application/json"}
+        )
+        assert as_json.json()["response"] == "accepted"
+
+
+async def responses_of(booking: RunningService, meeting_id: str) -> list[str]:
+    async with booking.runtime.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT response FROM responses WHERE meeting_id = $1", meeting_id)
+    return [row["response"] for row in rows]
 
 
 async def test_two_reminder_schedulers_publish_each_reminder_exactly_once(stack: StackInfo) -> None:

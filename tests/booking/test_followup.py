@@ -114,18 +114,19 @@ async def test_a_decline_offers_the_next_held_option_and_the_last_decline_reopen
         "SELECT starts_at FROM held_options WHERE meeting_id = $1 AND option = 1", meeting_id
     )
     async with booking.client() as attendee:
-        declined = await attendee.get(rsvp_path(meeting), params={"response": "declined"})
+        attendee.headers["Accept"] = "application/json"
+        declined = await attendee.post(rsvp_path(meeting), data={"response": "declined"})
         assert declined.status_code == 200, declined.text
         assert declined.json()["next_start"] == option["starts_at"].isoformat()
         [moved] = await wait_for(stack, MeetingRescheduled, meeting_id)
         assert moved.meeting.start == option["starts_at"]
         assert moved.calendar.sequence == 1
         assert moved.calendar.uid == meeting.calendar.uid
-        stale = await attendee.get(rsvp_path(meeting, 1), params={"response": "declined"})
+        stale = await attendee.post(rsvp_path(meeting, 1), data={"response": "declined"})
         assert stale.status_code == 200  # a link of the first invitation: recorded, nothing moves
         assert "next_start" not in stale.json()
-        again = await attendee.get(
-            rsvp_path(moved, 1), params={"response": "new_time_requested", "comment": "Urlaub"}
+        again = await attendee.post(
+            rsvp_path(moved, 1), data={"response": "new_time_requested", "comment": "Urlaub"}
         )
         assert again.json()["next_start"] == ""
     [cancelled] = await wait_for(stack, MeetingCancelled, meeting_id)
