@@ -8,7 +8,14 @@ import pytest
 
 from services.booking.domain import rsvp
 from services.booking.domain.availability import Availability, availability_from_doc
-from services.booking.domain.calendar import BERLIN, MeetingType, Room, Venue, find_slots
+from services.booking.domain.calendar import (
+    BERLIN,
+    BusyIndex,
+    MeetingType,
+    Room,
+    Venue,
+    find_slots,
+)
 
 VENUE = Venue("werkbank", "Werkbank", "Dortmund", rooms=(Room("r1", "Werkraum 1"),))
 KIND = MeetingType()
@@ -102,3 +109,16 @@ def test_a_slot_needs_one_room_free_for_the_whole_span_even_when_no_instant_is_f
     full = {f"room:{r}": [(day, day + timedelta(hours=12))] for r in ("r1", "r2")}
     [(start, _)] = find_slots(venue, KIND, NOW, full, PEOPLE)
     assert local(start).date() == date(2027, 2, 3)
+
+
+def test_the_index_of_full_times_stays_exact_as_bookings_are_added() -> None:
+    rooms = ("room:a", "room:b")
+    day = datetime(2027, 3, 1, 9, tzinfo=BERLIN)
+    hour = timedelta(hours=1)
+    index = BusyIndex({"room:a": [(day, day + 2 * hour)]})
+    full = index.everyone_busy(rooms)
+    assert full.free("all", (day, day + hour)), "room b is still free"
+    index.add("room:b", (day + hour, day + 3 * hour))
+    assert not full.free("all", (day + hour, day + 2 * hour)), "both busy from 10 to 11"
+    assert full.free("all", (day, day + hour))
+    assert full.free("all", (day + 2 * hour, day + 3 * hour)), "room a is free again at 11"

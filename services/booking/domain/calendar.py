@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -140,17 +140,40 @@ class BusyIndex:
         ends.insert(at, span[1])
         running = ends_so_far[at - 1] if at else span[1]
         ends_so_far[at:] = list(itertools.accumulate(ends[at:], max, initial=running))[1:]
+        for group, full in self._everyone.items():
+            if resource in group:  # the times the span makes full for the whole group
+                for piece in self._busy_for_all(group, span):
+                    full.add("all", piece)
+
+    def _busy_for_all(self, resources: tuple[str, ...], span: Interval) -> list[Interval]:
+        """The parts of ``span`` during which every one of ``resources`` is busy."""
+        pieces = [span]
+        for resource in resources:
+            pieces = [part for piece in pieces for part in self._busy_within(resource, piece)]
+            if not pieces:
+                break
+        return pieces
+
+    def _busy_within(self, resource: str, span: Interval) -> list[Interval]:
+        entry = self._index.get(resource)
+        if entry is None:
+            return []
+        starts, ends, ends_so_far = entry
+        first = bisect_right(ends_so_far, span[0])  # before it, everything ended by span's start
+        last = bisect_left(starts, span[1])
+        return _merged(
+            (max(start, span[0]), min(end, span[1]))
+            for start, end in zip(starts[first:last], ends[first:last], strict=True)
+            if end > span[0]
+        )
 
     def intervals(self, resource: str) -> list[Interval]:
         starts, ends, _ = self._index.get(resource, ([], [], []))
         return list(zip(starts, ends, strict=True))
 
     def everyone_busy(self, resources: tuple[str, ...]) -> BusyIndex:
-        """An index of the times when all of ``resources`` are busy at once.
-
-        Computed once and kept: intervals are only ever added, so a kept answer may miss a
-        newly full time (then each resource is checked on its own), never claim a free one.
-        """
+        """An index of the times when all of ``resources`` are busy at once (no room free),
+        computed once and then kept up to date by ``add``."""
         if resources not in self._everyone:
             full = all_busy([self.intervals(resource) for resource in resources])
             self._everyone[resources] = BusyIndex({"all": full})
