@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+_MAX_YIELDS = 64
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -46,6 +47,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _run(self) -> None:
         while self._waiting:
+            await self._gather_arrivals()
             group, self._waiting = (
                 self._waiting[: self._max_size],
                 self._waiting[self._max_size :],
@@ -70,6 +72,18 @@ class GroupCommit(Generic[Item, Result]):
                 wrong = RuntimeError(f"{len(outcomes)} outcomes for {len(group)} items")
                 outcomes = [wrong] * len(group)
             _settle(group, outcomes)
+
+    async def _gather_arrivals(self) -> None:
+        """Lets the handlers that are already on their way submit too, before the group closes:
+        events fetched together arrive a moment apart, and a group of one would pay a whole
+        transaction (and wait for the locks) alone."""
+        for _ in range(_MAX_YIELDS):
+            waiting = len(self._waiting)
+            if waiting >= self._max_size:
+                return
+            await asyncio.sleep(0)
+            if len(self._waiting) == waiting:
+                return
 
     async def _try_alone(self, item: Item) -> Result | BaseException:
         try:
