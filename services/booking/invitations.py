@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from services.booking.domain import rsvp
-from services.booking.domain.invites import InviteSpec, InviteTexts, Person
+from services.booking.domain.invites import InviteSpec, InviteTexts, Person, calendar_draft
 from services.booking.settings import BookingSettings
 from shared.events.booking import Calendar, CalendarMethod, Invitation, MeetingDetails
+from shared.events.common import Contact
+
+
+def prepare_calendar(
+    uid: str, contacts: Iterable[Contact], settings: BookingSettings, now: datetime
+) -> None:
+    """Builds (and keeps) the part of a new meeting's calendar object that does not depend on
+    its slot, so that booking can do it before it takes its locks."""
+    calendar_draft(
+        uid,
+        0,
+        CalendarMethod.REQUEST.value,
+        Person(settings.organizer_name, str(settings.organizer_email)),
+        _people(contacts),
+        now,
+    )
+
+
+def _people(contacts: Iterable[Contact]) -> tuple[Person, ...]:
+    return tuple(Person(c.name, str(c.email)) for c in contacts if c.email)
 
 
 def build_calendar(
@@ -31,11 +52,7 @@ def build_calendar(
         end=details.end,
         location=location or place.name,
         organizer=Person(details.organizer.name, str(details.organizer.email)),
-        attendees=tuple(
-            Person(a.contact.name, str(a.contact.email))
-            for a in details.attendees
-            if a.contact.email
-        ),
+        attendees=_people(a.contact for a in details.attendees),
         stamp=now,
         video_url=place.video_url,
     )

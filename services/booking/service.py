@@ -21,7 +21,7 @@ from services.booking.domain.calendar import (
     find_slots,
     padded,
 )
-from services.booking.invitations import build_calendar, rsvp_url
+from services.booking.invitations import build_calendar, prepare_calendar, rsvp_url
 from services.booking.places import (
     DEFAULT_VENUE,
     Wishes,
@@ -218,6 +218,10 @@ async def _try_allocate(
     return details
 
 
+def new_meeting_id() -> str:
+    return f"mtg-{uuid.uuid4().hex[:12]}"
+
+
 def _confirmation(
     match: MatchAccepted,
     venue: Venue,
@@ -227,10 +231,11 @@ def _confirmation(
     settings: BookingSettings,
     secret: bytes,
     now: datetime,
+    meeting_id: str | None = None,
 ) -> tuple[MeetingDetails, Envelope[MeetingConfirmed]]:
     """The new meeting and its MeetingConfirmed event, with a calendar object per attendee."""
     end = start + kind.duration
-    meeting_id = f"mtg-{uuid.uuid4().hex[:12]}"
+    meeting_id = meeting_id or new_meeting_id()
     details = MeetingDetails(
         meeting_id=meeting_id,
         match_id=match.match_id,
@@ -303,6 +308,11 @@ async def book_group(
         | {f"company:{c}" for _, c in pairs}
         | {f"room:{room.room_id}" for venue in venues for room in venue.rooms}
     )
+    meeting_ids = {at: new_meeting_id() for at in todo}
+    for at, meeting_id in meeting_ids.items():  # the calendar's slow part, before the locks
+        match = envelopes[at].data
+        contacts = [contact for _, contact in _attendees(match.company, match.provider)]
+        prepare_calendar(f"{meeting_id}@werkbank", contacts, settings, now)
     keys = await repository.resource_keys(conn, resources)
     await repository.lock_resources(conn, list(keys.values()))
     until = now + kind.horizon + timedelta(days=1)
@@ -331,7 +341,15 @@ async def book_group(
             continue
         venue, slots = found
         details, confirmed = _confirmation(
-            envelope.data, venue, slots[0][1], slots[0][0], kind, settings, secret, now
+            envelope.data,
+            venue,
+            slots[0][1],
+            slots[0][0],
+            kind,
+            settings,
+            secret,
+            now,
+            meeting_ids[at],
         )
         booked.append(_booked(details, confirmed, people, slots, kind, keys, index, settings))
         confirmations.append(confirmed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.parser import Contentline, Parameters
@@ -111,36 +111,67 @@ def _line(name: str, text: str) -> str:
     return line.decode("utf-8") + "\r\n"
 
 
+# The time and place stand in one line of the draft (built once per meeting version, ahead of
+# the slot search) and are filled in when the slot is known.
+_WHEN_AND_WHERE = "X-WERKBANK-WHEN-AND-WHERE:@@\r\n"
+
+
 def _calendar_template(spec: InviteSpec) -> str:
+    draft = calendar_draft(
+        spec.uid, spec.sequence, spec.method, spec.organizer, spec.attendees, spec.stamp
+    )
+    text = draft.replace(_WHEN_AND_WHERE, _when_and_where(spec), 1)
+    zone = _berlin_timezone(spec.start.astimezone(BERLIN).year)
+    return text.replace("BEGIN:VEVENT\r\n", zone + "BEGIN:VEVENT\r\n", 1)
+
+
+def _when_and_where(spec: InviteSpec) -> str:
+    event = Event()
+    event.add("dtstart", spec.start.astimezone(BERLIN))
+    event.add("dtend", spec.end.astimezone(BERLIN))
+    event.add("location", vText(spec.location))
+    if spec.video_url:
+        event.add("url", spec.video_url)
+    lines: str = event.to_ical().decode("utf-8")
+    return lines.removeprefix("BEGIN:VEVENT\r\n").removesuffix("END:VEVENT\r\n")
+
+
+@lru_cache(maxsize=1024)
+def calendar_draft(
+    uid: str,
+    sequence: int,
+    method: str,
+    organizer: Person,
+    attendees: tuple[Person, ...],
+    stamp: datetime,
+) -> str:
+    """Everything but the time, the place and the texts in the recipient's language; kept, so
+    that a booking can build it before it knows the slot (outside its locks)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", spec.method)
+    calendar.add("method", method)
     event = Event()
-    event.add("uid", spec.uid)
-    event.add("sequence", spec.sequence)
-    event.add("dtstamp", spec.stamp)
-    event.add("dtstart", spec.start.astimezone(BERLIN))
-    event.add("dtend", spec.end.astimezone(BERLIN))
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp)
     event.add("summary", _SUMMARY)
-    event.add("location", vText(spec.location))
     event.add("description", _DESCRIPTION)
-    if spec.video_url:
-        event.add("url", spec.video_url)
-    event.add("status", "CANCELLED" if spec.method == "CANCEL" else "CONFIRMED")
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    organizer = vCalAddress(f"mailto:{spec.organizer.email}")
-    organizer.params["CN"] = vText(spec.organizer.name)
-    event.add("organizer", organizer)
-    for person in spec.attendees:
+    event.add(_WHEN_AND_WHERE.split(":", maxsplit=1)[0], "@@")
+    event_organizer = vCalAddress(f"mailto:{organizer.email}")
+    event_organizer.params["CN"] = vText(organizer.name)
+    event.add("organizer", event_organizer)
+    for person in attendees:
         attendee = vCalAddress(f"mailto:{person.email}")
         attendee.params["CN"] = vText(person.name)
         attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
         attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
         attendee.params["RSVP"] = vText("TRUE")
         event.add("attendee", attendee, encode=False)
-    if spec.method != "CANCEL":
+    if method != "CANCEL":
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", _REMINDER)
@@ -148,5 +179,6 @@ def _calendar_template(spec: InviteSpec) -> str:
         event.add_component(alarm)
     calendar.add_component(event)
     text: str = calendar.to_ical().decode("utf-8")
-    zone = _berlin_timezone(spec.start.astimezone(BERLIN).year)
-    return text.replace("BEGIN:VEVENT\r\n", zone + "BEGIN:VEVENT\r\n", 1)
+    if _WHEN_AND_WHERE not in text:
+        raise AssertionError("the draft must keep the line for the time and place")
+    return text
