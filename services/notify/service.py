@@ -156,6 +156,10 @@ class AcceptanceJournal:
     async def record(self, delivery: str, message_id: str) -> None:
         if self._conn is None:
             self._conn = await self._pool.acquire()
+            # The entry guards against a crash of this process, after which PostgreSQL still
+            # has it; it need not wait for the disk. Only a crash of PostgreSQL itself could
+            # lose the last entries, and then an email is sent twice, with the same Message-ID.
+            await self._conn.execute("SET synchronous_commit TO off")
         try:
             await repository.record_accepted(self._conn, delivery, message_id)
         except BaseException:
