@@ -5,6 +5,8 @@ A forged, expired or wrong-purpose link gets 403 and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -30,6 +32,20 @@ def _claim(request: Request, token: str, purpose: str) -> rsvp.RsvpClaim:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid link: {exc}") from exc
 
 
+@contextmanager
+def _as_http_errors() -> Iterator[None]:
+    """An unknown meeting or attendee behind a link is refused like a forged link (403); a
+    slot taken meanwhile or feedback before the meeting was held is a conflict (409)."""
+    try:
+        yield
+    except service.NotFoundError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except service.SlotError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; please try again") from exc
+    except aftercare.NotYetError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
 def _settings(request: Request) -> BookingSettings:
     settings = runtime_of(request).settings
     assert isinstance(settings, BookingSettings)
@@ -44,10 +60,8 @@ async def rsvp_form(
     open links too), the answer is the form's POST."""
     claim = _claim(request, token, rsvp.RSVP)
     async with transaction(runtime_of(request).pool) as conn:
-        try:
+        with _as_http_errors():
             page = await responses.rsvp_page(conn, claim)
-        except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     locale = texts.language(lang, page.attendee.contact.locale.value)
     return HTMLResponse(texts.render(locale, "rsvp.html", **responses.page_values(page)))
 
@@ -65,7 +79,7 @@ async def answer(
     claim = _claim(request, token, rsvp.RSVP)
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
-        try:
+        with _as_http_errors():
             declined = await responses.respond(
                 conn,
                 claim,
@@ -76,10 +90,6 @@ async def answer(
                 datetime.now(UTC),
             )
             page = await responses.rsvp_page(conn, claim)
-        except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-        except service.SlotError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; please try again") from exc
     result = {"meeting_id": claim.meeting_id, "response": response.value}
     if declined is not None:
         service.MEETINGS.labels("cancelled" if declined.match_reopened else "rescheduled").inc()
@@ -94,12 +104,8 @@ async def answer(
 async def _page(request: Request, token: str) -> aftercare.FeedbackPage:
     claim = _claim(request, token, rsvp.FEEDBACK)
     async with transaction(runtime_of(request).pool) as conn:
-        try:
+        with _as_http_errors():
             return await aftercare.feedback_page(conn, claim)
-        except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-        except aftercare.NotYetError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 @feedback_router.get("/{token}", response_class=HTMLResponse)
@@ -123,12 +129,8 @@ async def give_feedback(
     """Rating 1-4 (once) and, now or later, the outcome; FeedbackGiven reaches matching."""
     claim = _claim(request, token, rsvp.FEEDBACK)
     async with transaction(runtime_of(request).pool) as conn:
-        try:
+        with _as_http_errors():
             await aftercare.give_feedback(conn, claim, rating, outcome, comment)
             page = await aftercare.feedback_page(conn, claim)
-        except service.NotFoundError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-        except aftercare.NotYetError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     locale = texts.language(lang, page.attendee.contact.locale.value)
     return HTMLResponse(texts.render(locale, "feedback_thanks.html"))
