@@ -27,9 +27,11 @@ ON CONFLICT (need_id) DO UPDATE SET doc = EXCLUDED.doc, company_id = EXCLUDED.co
     updated_at = now()
 RETURNING (xmax = 0) AS created
 """
-_ALL_PROVIDERS = "SELECT provider_id, doc::text AS doc, booked, quality FROM providers"
+_ALL_PROVIDERS = "SELECT provider_id, doc::text AS doc, booked, quality, ratings FROM providers"
 _COMPANY = "SELECT doc::text AS doc FROM companies WHERE company_id = $1"
-_PROVIDER = "SELECT doc::text AS doc, booked, quality FROM providers WHERE provider_id = $1"
+_PROVIDER = (
+    "SELECT doc::text AS doc, booked, quality, ratings FROM providers WHERE provider_id = $1"
+)
 _NEED = "SELECT doc::text AS doc, company_id, status FROM needs WHERE need_id = $1"
 _NEEDS = "SELECT need_id, company_id, doc::text AS doc, status FROM needs ORDER BY need_id"
 _EXPOSURE = "SELECT provider_id, shown FROM exposure"
@@ -102,7 +104,12 @@ async def provider(conn: asyncpg.Connection, provider_id: str) -> dict[str, Any]
     row = await conn.fetchrow(_PROVIDER, provider_id)
     if row is None:
         return None
-    return {**json.loads(row["doc"]), "booked": row["booked"], "quality": row["quality"]}
+    return {
+        **json.loads(row["doc"]),
+        "booked": row["booked"],
+        "quality": row["quality"],
+        "ratings": row["ratings"],
+    }
 
 
 async def provider_snapshot(conn: asyncpg.Connection) -> tuple[list[dict[str, Any]], int]:
@@ -110,7 +117,13 @@ async def provider_snapshot(conn: asyncpg.Connection) -> tuple[list[dict[str, An
     seq: int = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM provider_changes")
     rows = await conn.fetch(_ALL_PROVIDERS)
     return [
-        {"doc": json.loads(r["doc"]), "booked": r["booked"], "quality": r["quality"]} for r in rows
+        {
+            "doc": json.loads(r["doc"]),
+            "booked": r["booked"],
+            "quality": r["quality"],
+            "ratings": r["ratings"],
+        }
+        for r in rows
     ], seq
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -76,6 +76,12 @@ class NeedIn(Body):
     budget_min: int | None = Field(default=None, ge=0)
     budget_max: int | None = Field(default=None, ge=0)
     urgency: str = Field(default="normal", pattern=r"^(low|normal|high)$")
+    provider_kinds: list[Literal["it_provider", "mentor"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="staff's choice of provider kinds; by default mentors for mentoring "
+        "needs and IT providers for every other service type",
+    )
 
 
 class OverrideIn(Body):

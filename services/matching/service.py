@@ -15,7 +15,8 @@ import numpy as np
 from services.matching import repository
 from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
-from services.matching.domain.model import Need, Provider, Taxonomy
+from services.matching.domain.model import IT_PROVIDER, Need, Provider, Taxonomy
+from services.matching.domain.reasons import NEUTRAL_QUALITY
 from services.matching.domain.scoring import DEFAULT_WEIGHTS, Ranking, Scored, criteria
 from services.matching.domain.sectors import wz_section
 from shared.events.base import wrap
@@ -55,6 +56,7 @@ def to_need(need_id: str, doc: dict[str, Any], company: dict[str, Any]) -> Need:
         lon=company.get("lon"),
         budget_max=doc.get("budget_max"),
         sector=wz_section(company.get("sector_code")),
+        provider_kinds=tuple(doc.get("provider_kinds") or ()),
     )
 
 
@@ -75,7 +77,9 @@ def to_provider(row: dict[str, Any]) -> Provider:
         capacity=doc["capacity"],
         booked=row.get("booked", 0),
         blocked_companies=tuple(doc.get("blocked_companies", [])),
-        quality=row.get("quality", 0.5),
+        quality=row.get("quality", NEUTRAL_QUALITY),
+        ratings=row.get("ratings", 0),
+        kind=doc.get("kind", IT_PROVIDER),
         levels=tuple(sorted((doc.get("levels") or {}).items())),
         sectors=tuple(doc.get("sectors", [])),
     )

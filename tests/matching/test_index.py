@@ -38,6 +38,8 @@ def providers(count: int, seed: int = 3) -> list[Provider]:
                 quality=rng.random(),
                 levels=tuple((code, rng.randint(1, 3)) for code in categories),
                 sectors=tuple(rng.sample(["C", "G", "I", "Q"], rng.randint(0, 2))),
+                ratings=rng.choice([0, 0, 3]),
+                kind="mentor" if index % 6 == 0 else "it_provider",
             )
         )
     return result
@@ -61,6 +63,7 @@ def needs(count: int, seed: int = 5) -> list[Need]:
                 lon=7.46 + rng.uniform(-0.3, 0.3),
                 budget_max=rng.choice([None, 400, 1000]),
                 sector=rng.choice(["C", "G", "I", None]),
+                provider_kinds=("mentor", "it_provider") if index % 5 == 0 else (),
             )
         )
     return result

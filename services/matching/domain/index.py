@@ -26,7 +26,9 @@ from services.matching.domain.scoring import (
     RELATED_CREDIT,
     VETO_CAPACITY,
     VETO_CONFLICT,
+    VETO_KIND,
     VETO_LANGUAGE,
+    VETO_RADIUS,
     VETO_SERVICE,
     VETO_STAFF_BLOCK,
     Ranking,
@@ -89,6 +91,7 @@ class ProviderIndex:
         self._rows: list[Provider | None] = []
         self._free: list[int] = []
         self._languages, self._services, self._sectors = _Bits(), _Bits(), _Bits()
+        self._kinds = _Bits()
         self._blocked_by_company: dict[str, set[int]] = {}
         self._postings: dict[str, tuple[Ints, Floats]] = {}
         self._total_length = 0.0
@@ -115,6 +118,7 @@ class ProviderIndex:
         self.language_bits: Ints = grow(getattr(self, "language_bits", None), 0, np.int64)
         self.service_bits: Ints = grow(getattr(self, "service_bits", None), 0, np.int64)
         self.sector_bits: Ints = grow(getattr(self, "sector_bits", None), 0, np.int64)
+        self.kind_bits: Ints = grow(getattr(self, "kind_bits", None), 0, np.int64)
         self.lengths: Floats = grow(getattr(self, "lengths", None), 0.0, np.float64)
         old_exact = getattr(self, "_exact", {})
         old_related = getattr(self, "_related", {})
@@ -188,6 +192,7 @@ class ProviderIndex:
         self.language_bits[slot] = self._languages.mask(provider.languages)
         self.service_bits[slot] = self._services.mask(s.value for s in provider.service_types)
         self.sector_bits[slot] = self._sectors.mask(provider.sectors)
+        self.kind_bits[slot] = self._kinds.mask([provider.kind])
         for company in provider.blocked_companies:
             self._blocked_by_company.setdefault(company, set()).add(slot)
         for code in provider.categories:
@@ -365,12 +370,13 @@ class ProviderIndex:
         veto((self.language_bits & self._languages.known(need.languages)) == 0, VETO_LANGUAGE[1])
         service = self._services.known([need.service_type.value])
         veto((self.service_bits & service) == 0, VETO_SERVICE[1])
+        veto((self.kind_bits & self._kinds.known(need.wanted_kinds)) == 0, VETO_KIND[1])
         slots = np.flatnonzero(remaining)
         km = self._distances(need, slots)
         with np.errstate(invalid="ignore"):
             inside = np.isnan(km) | (km <= self.radius[slots])
         if not inside.all():
-            counts["outside the service radius"] = int((~inside).sum())
+            counts[VETO_RADIUS[1]] = int((~inside).sum())
         return slots[inside], km[inside], counts
 
     def _distances(self, need: Need, slots: Ints) -> Floats:
@@ -394,7 +400,9 @@ class ProviderIndex:
 
     def _sector_fit(self, need: Need, slots: Ints) -> Floats:
         bits = self.sector_bits[slots]
-        served = (bits & self._sectors.known([need.sector] if need.sector else [])) != 0
+        if need.sector is None:
+            return np.full(len(slots), 0.5)
+        served = (bits & self._sectors.known([need.sector])) != 0
         return np.where(bits == 0, 0.5, np.where(served, 1.0, 0.0))
 
     def _budget_fit(self, need: Need, slots: Ints) -> Floats:

@@ -11,6 +11,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
+from services.matching.domain import reasons
 from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.text import Bm25, matched_words, relevance
 
@@ -89,6 +90,11 @@ VETO_CONFLICT = ("Interessenkonflikt oder Sperrliste", "conflict of interest or 
 VETO_CAPACITY = ("keine freie Kapazität", "no capacity left")
 VETO_LANGUAGE = ("keine gemeinsame Sprache", "no common language")
 VETO_SERVICE = ("bietet diese Leistungsart nicht an", "does not offer this service type")
+VETO_KIND = (
+    "andere Anbieterart (Mentoring durch Digitallots:innen, sonst IT-Dienstleister)",
+    "other kind of provider (mentors for mentoring, IT providers otherwise)",
+)
+VETO_RADIUS = ("außerhalb des Einsatzradius", "outside the service radius")
 
 
 def veto(need: Need, provider: Provider, excluded: frozenset[str] = frozenset()) -> Vetoed | None:
@@ -103,9 +109,11 @@ def veto(need: Need, provider: Provider, excluded: frozenset[str] = frozenset())
         return Vetoed(pid, *VETO_LANGUAGE)
     if need.service_type not in provider.service_types:
         return Vetoed(pid, *VETO_SERVICE)
+    if provider.kind not in need.wanted_kinds:
+        return Vetoed(pid, *VETO_KIND)
     km = _distance(need, provider)
     if km is not None and km > provider.radius_km:
-        return Vetoed(pid, "außerhalb des Einsatzradius", "outside the service radius")
+        return Vetoed(pid, *VETO_RADIUS)
     return None
 
 
@@ -121,15 +129,7 @@ def taxonomy_fit(need: Need, provider: Provider, taxonomy: Taxonomy) -> tuple[fl
         else:
             values.append(0.0)
     value = sum(values) / len(values) if values else 0.0
-    labels_de = ", ".join(taxonomy.categories[c].label_de for c in exact) or "keine"
-    labels_en = ", ".join(taxonomy.categories[c].label_en for c in exact) or "none"
-    suffix_de = f"; verwandt: {len(related)}" if related else ""
-    suffix_en = f"; related: {len(related)}" if related else ""
-    return (
-        value,
-        f"passende Themen: {labels_de}{suffix_de}",
-        f"matching topics: {labels_en}{suffix_en}",
-    )
+    return value, *reasons.taxonomy(need, provider, taxonomy, exact, related)
 
 
 def text_reasons(need: Need, provider: Provider, value: float) -> tuple[str, str]:
@@ -146,12 +146,10 @@ def text_reasons(need: Need, provider: Provider, value: float) -> tuple[str, str
     )
 
 
-def sector_fit(need: Need, provider: Provider) -> tuple[float, str, str]:
-    if not provider.sectors:
-        return 0.5, "arbeitet branchenübergreifend", "works across sectors"
-    if need.sector in provider.sectors:
-        return 1.0, "kennt die Branche", "knows the sector"
-    return 0.0, "keine Erfahrung in der Branche", "no experience in the sector"
+def sector_fit(need: Need, provider: Provider) -> float:
+    if not provider.sectors or need.sector is None:
+        return 0.5
+    return 1.0 if need.sector in provider.sectors else 0.0
 
 
 def criteria(
@@ -160,40 +158,25 @@ def criteria(
     fit, fit_de, fit_en = taxonomy_fit(need, provider, taxonomy)
     km = _distance(need, provider)
     near = 1.0 if km is None else max(0.0, 1.0 - km / max(provider.radius_km, 1.0))
-    km_de = "Entfernung unbekannt" if km is None else f"{km:.0f} km entfernt"
-    km_en = "distance unknown" if km is None else f"{km:.0f} km away"
     affordable = (
         1.0
         if need.budget_max is None or provider.price_min is None
         else float(provider.price_min <= need.budget_max)
     )
     first_language = 1.0 if need.languages[0] in provider.languages else 0.5
-    sector, sector_de, sector_en = sector_fit(need, provider)
+    sector = sector_fit(need, provider)
     return (
         Criterion("taxonomy", weights["taxonomy"], fit, fit_de, fit_en),
         Criterion("text", weights["text"], text_value, *text_reasons(need, provider, text_value)),
-        Criterion("sector", weights["sector"], sector, sector_de, sector_en),
-        Criterion("distance", weights["distance"], near, km_de, km_en),
-        Criterion(
-            "budget",
-            weights["budget"],
-            affordable,
-            "im Budget" if affordable else "über dem Budget",
-            "within budget" if affordable else "above budget",
-        ),
-        Criterion(
-            "quality",
-            weights["quality"],
-            provider.quality,
-            f"Rückmeldungen {provider.quality:.0%}",
-            f"feedback {provider.quality:.0%}",
-        ),
+        Criterion("sector", weights["sector"], sector, *reasons.sector(need, provider, sector)),
+        Criterion("distance", weights["distance"], near, *reasons.distance(provider, km)),
+        Criterion("budget", weights["budget"], affordable, *reasons.budget(need, provider)),
+        Criterion("quality", weights["quality"], provider.quality, *reasons.quality(provider)),
         Criterion(
             "language",
             weights["language"],
             first_language,
-            "spricht die bevorzugte Sprache",
-            "speaks the preferred language",
+            *reasons.language(need, provider, first_language),
         ),
     )
 
