@@ -17,7 +17,15 @@ from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import IT_PROVIDER, Need, Provider, Taxonomy
 from services.matching.domain.reasons import NEUTRAL_QUALITY
-from services.matching.domain.scoring import DEFAULT_WEIGHTS, Ranking, Scored, criteria
+from services.matching.domain.scoring import (
+    DEFAULT_WEIGHTS,
+    NO_EXPOSURE,
+    BandSeat,
+    Exposure,
+    Ranking,
+    Scored,
+    criteria,
+)
 from services.matching.domain.sectors import wz_section
 from shared.events.base import wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
@@ -28,6 +36,7 @@ from shared.events.matching import (
     MatchProposed,
     NeedSummary,
     Proposal,
+    TieNote,
 )
 from shared.messaging import enqueue
 
@@ -147,12 +156,12 @@ async def rank_need(
     need: Need,
     policy: Policy,
     excluded: frozenset[str],
-) -> tuple[Ranking, dict[str, int]]:
+) -> tuple[Ranking, dict[BandSeat, Exposure]]:
     found = live.index.candidates(
         need, weights=policy.weights, top=policy.top, tolerance=policy.tolerance, excluded=excluded
     )
-    ids = [live.index.provider_id(int(slot)) for slot in found.slots]
-    exposure = await repository.exposure_of(conn, ids)
+    keys = live.index.band_keys(found, policy.tolerance)
+    exposure = await repository.exposure_of(conn, sorted((band, pid) for pid, band in keys.items()))
     ranking = live.index.finish(
         found, exposure, weights=policy.weights, top=policy.top, tolerance=policy.tolerance
     )
@@ -183,7 +192,9 @@ async def run_matching(
         "need": doc,
         "company": company,
         "blocks": sorted(blocks),
-        "exposure": exposure,
+        "exposure": [
+            [band, pid, seen.firsts, seen.attention] for (band, pid), seen in exposure.items()
+        ],
         "provider_seq": seq,
         "top": policy.top,
         "tolerance": policy.tolerance,
@@ -219,7 +230,28 @@ def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str,
         "rank": rank,
         "score": scored.score,
         "breakdown": _breakdown(scored),
+        "tie": _tie(scored),
     }
+
+
+def _tie(scored: Scored) -> dict[str, Any] | None:
+    if scored.tie_reasons is None:
+        return None
+    reason_de, reason_en = scored.tie_reasons
+    return {
+        "tied_with": scored.tied_with,
+        "band": scored.band,
+        "reason_de": reason_de,
+        "reason_en": reason_en,
+    }
+
+
+def _tie_note(tie: dict[str, Any] | None) -> TieNote | None:
+    if tie is None:
+        return None
+    return TieNote(
+        tied_with=tie["tied_with"], reason_de=tie["reason_de"], reason_en=tie["reason_en"]
+    )
 
 
 async def _propose(
@@ -231,7 +263,13 @@ async def _propose(
 ) -> None:
     for proposal in proposals:
         await repository.insert_proposal(conn, proposal)
-    await repository.record_shown(conn, [p["provider_id"] for p in proposals])
+    gained: dict[BandSeat, Exposure] = {}
+    for p in proposals:
+        if p["tie"] is not None:
+            seat = (p["tie"]["band"], p["provider_id"])
+            gained[seat] = gained.get(seat, NO_EXPOSURE).after(p["rank"])
+    if gained:
+        await repository.record_shown(conn, gained)
     event = MatchProposed(
         run_id=run_id,
         need_id=need.need_id,
@@ -244,6 +282,7 @@ async def _propose(
                 rank=p["rank"],
                 score=p["score"],
                 breakdown=tuple(CriterionScore(**c) for c in p["breakdown"]),
+                tie=_tie_note(p["tie"]),
             )
             for p in proposals
         ),
@@ -270,7 +309,10 @@ async def replay(conn: asyncpg.Connection, run_id: str) -> dict[str, Any]:
     ranking = ProviderIndex(taxonomy, providers).rank(
         need,
         weights=run["weights"],
-        exposure=inputs["exposure"],
+        exposure={
+            (band, pid): Exposure(firsts, attention)
+            for band, pid, firsts, attention in inputs["exposure"]
+        },
         top=inputs["top"],
         tolerance=inputs["tolerance"],
         excluded=frozenset(inputs["blocks"]),

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.scoring import Ranking, rank
+from services.matching.domain.scoring import Exposure, Ranking, rank
 from shared.events.common import ServiceType
 from werkbank.sample_data import NEEDS, PROVIDERS
 
@@ -71,6 +71,9 @@ def needs(count: int, seed: int = 5) -> list[Need]:
 
 def same(left: Ranking, right: Ranking) -> None:
     assert [p.provider_id for p in left.proposals] == [p.provider_id for p in right.proposals]
+    assert [(p.tied_with, p.band) for p in left.proposals] == [
+        (p.tied_with, p.band) for p in right.proposals
+    ]
     for a, b in zip(left.proposals, right.proposals, strict=True):
         assert abs(a.score - b.score) < 1e-9
         assert [(c.criterion, c.reason_de, c.reason_en) for c in a.breakdown] == [
@@ -82,8 +85,12 @@ def same(left: Ranking, right: Ranking) -> None:
 def test_the_index_ranks_exactly_like_the_reference() -> None:
     pool = providers(400)
     index = ProviderIndex(TAXONOMY, pool)
-    exposure = {f"p{i}": i % 3 for i in range(0, 400, 2)}
     for need in needs(40):
+        keys = index.band_keys(index.candidates(need, top=10))
+        exposure = {
+            (band, pid): Exposure(int(pid[1:]) % 2, (int(pid[1:]) % 3) * 0.63)
+            for pid, band in keys.items()
+        }
         same(
             index.rank(need, exposure=exposure, top=10),
             rank(need, pool, TAXONOMY, exposure=exposure, top=10),

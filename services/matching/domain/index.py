@@ -9,7 +9,6 @@ a provider change is visible to the very next query.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +22,7 @@ from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.scoring import (
     DEFAULT_WEIGHTS,
     LEVEL_CREDIT,
+    NO_EXPOSURE,
     RELATED_CREDIT,
     VETO_CAPACITY,
     VETO_CONFLICT,
@@ -31,10 +31,14 @@ from services.matching.domain.scoring import (
     VETO_RADIUS,
     VETO_SERVICE,
     VETO_STAFF_BLOCK,
+    BandSeat,
+    Exposure,
     Ranking,
     Scored,
+    band_keys,
     criteria,
     query_text,
+    stable_hash,
 )
 from services.matching.domain.text import TEXT_SCALE, relevance, tokens
 
@@ -296,7 +300,7 @@ class ProviderIndex:
     def finish(
         self,
         candidates: Candidates,
-        exposure: Mapping[str, int] | None = None,
+        exposure: Mapping[BandSeat, Exposure] | None = None,
         *,
         weights: Mapping[str, float] | None = None,
         top: int = 5,
@@ -308,16 +312,21 @@ class ProviderIndex:
         need = candidates.need
         rows = [self._rows[int(slot)] for slot in candidates.slots]
         ids = [row.provider_id for row in rows if row is not None]
+        keys = self.band_keys(candidates, tolerance)
+        shown = [exposure.get((keys.get(pid, ""), pid), NO_EXPOSURE) for pid in ids]
         hashes = np.array(
             [
-                int.from_bytes(hashlib.sha256(f"{need.need_id}:{pid}".encode()).digest()[:8])
-                for pid in ids
+                stable_hash(need.need_id, pid, seen.attention)
+                for pid, seen in zip(ids, shown, strict=True)
             ],
             dtype=np.uint64,
         )
-        shown = np.array([exposure.get(pid, 0) for pid in ids], dtype=np.int64)
+        firsts = np.array([seen.firsts for seen in shown], dtype=np.int64)
+        attention = np.array([seen.attention for seen in shown], dtype=np.float64)
         bands = -np.floor(candidates.scores / tolerance)
-        order = np.lexsort((hashes, shown, bands))[:top]
+        order = np.lexsort((hashes, attention, firsts, bands))[:top]
+        band_values, band_sizes = np.unique(bands, return_counts=True)
+        tied = dict(zip(band_values.tolist(), (band_sizes - 1).tolist(), strict=True))
         ranking = Ranking(veto_counts=candidates.veto_counts)
         for position in order:
             provider = rows[int(position)]
@@ -326,15 +335,22 @@ class ProviderIndex:
                 need, provider, self.taxonomy, float(candidates.text[position]), weight
             )
             total = round(sum(c.contribution for c in breakdown), 4)
-            ranking.proposals.append(Scored(provider.provider_id, total, breakdown))
+            others = tied[float(bands[position])]
+            band = keys.get(provider.provider_id, "")
+            ranking.proposals.append(Scored(provider.provider_id, total, breakdown, others, band))
         return ranking
+
+    def band_keys(self, candidates: Candidates, tolerance: float = 0.02) -> dict[str, str]:
+        """The tie band of each tied candidate, as the exposure ledger keys it."""
+        ids = [self.provider_id(int(slot)) for slot in candidates.slots]
+        return band_keys(dict(zip(ids, candidates.scores.tolist(), strict=True)), tolerance)
 
     def rank(
         self,
         need: Need,
         *,
         weights: Mapping[str, float] | None = None,
-        exposure: Mapping[str, int] | None = None,
+        exposure: Mapping[BandSeat, Exposure] | None = None,
         top: int = 5,
         tolerance: float = 0.02,
         excluded: frozenset[str] = frozenset(),

@@ -140,3 +140,12 @@ def taxonomy(
         de += f"; verwandt: {near_de} statt {wanted.label_de} (halbe Punktzahl)"
         en += f"; related: {near_en} instead of {wanted.label_en} (half credit)"
     return de, en
+
+
+def tie(others: int) -> Reasons:
+    providers_de = "einem weiteren Anbieter" if others == 1 else f"{others} weiteren Anbietern"
+    providers_en = "one other provider" if others == 1 else f"{others} other providers"
+    return (
+        f"gleichauf mit {providers_de}; Reihenfolge nach ausgewogener Sichtbarkeit",
+        f"tied with {providers_en}; order by balanced exposure",
+    )

@@ -1,15 +1,20 @@
 """Scoring a need against providers: vetoes first, then a weighted sum of explained criteria.
 
-Neutrality: providers whose scores lie within ``tolerance`` of each other count as equally good;
-among them, the one shown least often so far comes first (the exposure ledger), then a stable
-hash of (need, provider). No randomness, so every run can be replayed.
+Neutrality: providers whose scores fall into the same band of width ``tolerance`` count as equally
+good (a tie band); among them, the one with the least positional exposure in that band so far comes
+first. The exposure ledger is kept per band (its members' ids): it counts first places (what gets
+the meeting) and adds ``attention(rank)`` for every place shown; fewest first places lead, then
+least attention, then a stable hash of (need, provider, attention). No randomness, so every run
+can be replayed from its recorded inputs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from services.matching.domain import reasons
 from services.matching.domain.model import Need, Provider, Taxonomy
@@ -47,6 +52,12 @@ class Scored:
     provider_id: str
     score: float
     breakdown: tuple[Criterion, ...]
+    tied_with: int = 0  # other providers in the same tie band
+    band: str = ""  # the tie band's key (its members), when tied
+
+    @property
+    def tie_reasons(self) -> tuple[str, str] | None:
+        return reasons.tie(self.tied_with) if self.tied_with else None
 
 
 @dataclass(frozen=True)
@@ -185,8 +196,10 @@ def query_text(need: Need) -> str:
     return f"{need.title} {need.description}"
 
 
-def _stable_hash(need_id: str, provider_id: str) -> str:
-    return hashlib.sha256(f"{need_id}:{provider_id}".encode()).hexdigest()
+def stable_hash(need_id: str, provider_id: str, exposure: float) -> int:
+    """Breaks a tie that exposure leaves; the exposure is part of it, so the winner rotates."""
+    key = f"{need_id}:{provider_id}:{exposure:.6f}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8])
 
 
 def rank(
@@ -195,7 +208,7 @@ def rank(
     taxonomy: Taxonomy,
     *,
     weights: dict[str, float] | None = None,
-    exposure: dict[str, int] | None = None,
+    exposure: Mapping[BandSeat, Exposure] | None = None,
     top: int = 5,
     tolerance: float = 0.02,
     excluded: frozenset[str] = frozenset(),
@@ -227,16 +240,71 @@ def rank(
     return ranking
 
 
-def neutral_order(
-    need_id: str, scored: list[Scored], exposure: dict[str, int], tolerance: float
-) -> list[Scored]:
-    """Best band first; within a band, the least shown first, then a stable hash."""
+@dataclass(frozen=True)
+class Exposure:
+    """A provider's positional exposure so far: first places, and attention over all places."""
 
-    def order(item: Scored) -> tuple[int, int, str]:
+    firsts: int = 0
+    attention: float = 0.0
+
+    def after(self, rank: int) -> Exposure:
+        return Exposure(self.firsts + (rank == 1), self.attention + attention(rank))
+
+
+NO_EXPOSURE = Exposure()
+BandSeat = tuple[str, str]  # (band key, provider id): the exposure ledger's key
+
+
+def attention(rank: int) -> float:
+    """How much of a reader's attention a list position gets (1, 0.63, 0.5, 0.43, 0.39 …)."""
+    return 1.0 / math.log2(1 + rank)
+
+
+def tie_band(score: float, tolerance: float) -> int:
+    return math.floor(score / tolerance)
+
+
+def band_key(members: Iterable[str]) -> str:
+    """A tie band's identity: its members. The exposure ledger is kept per band."""
+    return hashlib.sha256("\n".join(sorted(members)).encode()).hexdigest()[:16]
+
+
+def band_keys(scores: Mapping[str, float], tolerance: float) -> dict[str, str]:
+    """Each tied provider's band key; providers alone in their band have none."""
+    members: dict[int, list[str]] = {}
+    for provider_id, score in scores.items():
+        members.setdefault(tie_band(score, tolerance), []).append(provider_id)
+    return {
+        provider_id: band_key(group)
+        for group in members.values()
+        if len(group) > 1
+        for provider_id in group
+    }
+
+
+def neutral_order(
+    need_id: str, scored: list[Scored], exposure: Mapping[BandSeat, Exposure], tolerance: float
+) -> list[Scored]:
+    """Best band first; within a band, the least positional exposure in that band first (fewest
+    first places, then least attention over all places), then a stable hash."""
+    sizes = Counter(tie_band(item.score, tolerance) for item in scored)
+    keys = band_keys({item.provider_id: item.score for item in scored}, tolerance)
+
+    def order(item: Scored) -> tuple[int, int, float, int]:
+        band = keys.get(item.provider_id, "")
+        shown = exposure.get((band, item.provider_id), NO_EXPOSURE)
         return (
-            -math.floor(item.score / tolerance),
-            exposure.get(item.provider_id, 0),
-            _stable_hash(need_id, item.provider_id),
+            -tie_band(item.score, tolerance),
+            shown.firsts,
+            shown.attention,
+            stable_hash(need_id, item.provider_id, shown.attention),
         )
 
-    return sorted(scored, key=order)
+    return [
+        replace(
+            item,
+            tied_with=sizes[tie_band(item.score, tolerance)] - 1,
+            band=keys.get(item.provider_id, ""),
+        )
+        for item in sorted(scored, key=order)
+    ]
