@@ -35,7 +35,6 @@ _PROVIDER = (
     "SELECT doc::text AS doc, booked, quality, ratings FROM providers WHERE provider_id = $1"
 )
 _NEED = "SELECT doc::text AS doc, company_id, status FROM needs WHERE need_id = $1"
-_NEEDS = "SELECT need_id, company_id, doc::text AS doc, status FROM needs ORDER BY need_id"
 # Rows in a fixed order (by band, then provider), so concurrent runs never lock them crosswise.
 _SHOWN = """
 INSERT INTO band_exposure (band, provider_id, firsts, attention)
@@ -146,19 +145,6 @@ async def need(conn: asyncpg.Connection, need_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {**json.loads(row["doc"]), "company_id": row["company_id"], "status": row["status"]}
-
-
-async def needs(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch(_NEEDS)
-    return [
-        {
-            "need_id": r["need_id"],
-            **json.loads(r["doc"]),
-            "company_id": r["company_id"],
-            "status": r["status"],
-        }
-        for r in rows
-    ]
 
 
 async def record_shown(conn: asyncpg.Connection, gained: dict[BandSeat, Exposure]) -> None:
@@ -364,3 +350,95 @@ async def save_taxonomy(conn: asyncpg.Connection, version: str, doc: dict[str, A
 async def taxonomy(conn: asyncpg.Connection, version: str) -> dict[str, Any] | None:
     value = await conn.fetchval("SELECT doc::text FROM taxonomies WHERE version = $1", version)
     return json.loads(value) if value else None
+
+
+# -- lists for staff: filters and keyset pagination (by id, ascending) -------------------------
+
+_COMPANIES_PAGE = """
+SELECT company_id, doc::text AS doc, updated_at FROM companies
+WHERE company_id > $1
+  AND ($2::text IS NULL OR doc->>'postcode' = $2)
+  AND ($3::text IS NULL OR doc->'languages' ? $3)
+ORDER BY company_id LIMIT $4
+"""
+_PROVIDERS_PAGE = """
+SELECT provider_id, doc::text AS doc, booked, quality, ratings, updated_at FROM providers
+WHERE provider_id > $1
+  AND ($2::text IS NULL OR doc->'categories' ? $2)
+  AND ($3::text IS NULL OR coalesce(doc->>'kind', 'it_provider') = $3)
+  AND ($4::text IS NULL OR doc->'languages' ? $4)
+  AND ($5::text IS NULL OR doc->'service_types' ? $5)
+ORDER BY provider_id LIMIT $6
+"""
+_NEEDS_PAGE = """
+SELECT need_id, company_id, doc::text AS doc, status, updated_at FROM needs
+WHERE need_id > $1
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR company_id = $3)
+  AND ($4::text IS NULL OR doc->'categories' ? $4)
+  AND ($5::text IS NULL OR doc->>'service_type' = $5)
+ORDER BY need_id LIMIT $6
+"""
+
+
+async def companies_page(
+    conn: asyncpg.Connection, after: str, limit: int, postcode: str | None, language: str | None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_COMPANIES_PAGE, after, postcode, language, limit)
+    return [
+        {"company_id": r["company_id"], **json.loads(r["doc"]), "updated_at": r["updated_at"]}
+        for r in rows
+    ]
+
+
+async def providers_page(
+    conn: asyncpg.Connection, after: str, limit: int, filters: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        _PROVIDERS_PAGE,
+        after,
+        filters.get("category"),
+        filters.get("kind"),
+        filters.get("language"),
+        filters.get("service_type"),
+        limit,
+    )
+    return [_provider_row(r) for r in rows]
+
+
+def _provider_row(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        **json.loads(r["doc"]),
+        "booked": r["booked"],
+        "quality": r["quality"],
+        "ratings": r["ratings"],
+        "updated_at": r["updated_at"],
+    }
+
+
+async def needs_page(
+    conn: asyncpg.Connection, after: str, limit: int, filters: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        _NEEDS_PAGE,
+        after,
+        filters.get("status"),
+        filters.get("company_id"),
+        filters.get("category"),
+        filters.get("service_type"),
+        limit,
+    )
+    return [
+        {
+            "need_id": r["need_id"],
+            **json.loads(r["doc"]),
+            "company_id": r["company_id"],
+            "status": r["status"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+
+
+async def need_exists(conn: asyncpg.Connection, need_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM needs WHERE need_id = $1", need_id))

@@ -168,6 +168,14 @@ async def rank_need(
     return ranking, exposure
 
 
+@dataclass(frozen=True)
+class Matched:
+    run_id: str
+    proposals: list[dict[str, Any]]
+    veto_counts: dict[str, int]  # providers removed by each hard filter, by English reason
+    everyone_vetoed: bool
+
+
 async def run_matching(
     conn: asyncpg.Connection,
     need_id: str,
@@ -175,7 +183,7 @@ async def run_matching(
     requested_by: str,
     live: LiveIndex,
     policy: Policy,
-) -> list[dict[str, Any]]:
+) -> Matched:
     doc = await repository.need(conn, need_id)
     if doc is None:
         raise NotFoundError(f"need {need_id} not found")
@@ -218,7 +226,9 @@ async def run_matching(
         },
     )
     await _propose(conn, run_id, need, taxonomy, proposals)
-    return proposals
+    vetoed = sum(ranking.veto_counts.values())
+    everyone = not proposals and vetoed > 0 and vetoed == len(live.index)
+    return Matched(run_id, proposals, ranking.veto_counts, everyone)
 
 
 def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str, Any]:

@@ -144,7 +144,8 @@ async def test_tied_providers_take_turns_at_the_top_and_the_tie_is_explained(
         assert proposals[0]["tie"]["reason_de"] == (
             "gleichauf mit einem weiteren Anbieter; Reihenfolge nach ausgewogener Sichtbarkeit"
         )
-    assert firsts[0] != firsts[1] and firsts[2] != firsts[3]
+    assert firsts[0] != firsts[1]
+    assert firsts[2] != firsts[3]
     assert sorted(firsts) == ["p-twin-a", "p-twin-a", "p-twin-b", "p-twin-b"]
     latest = (await staff.get("/api/matching/runs")).json()[0]
     replayed = (await staff.post(f"/api/matching/runs/{latest['run_id']}/replay")).json()
