@@ -15,7 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from shared.events.common import Contact, ServiceType
+from shared.contacts import ContactIn
+from shared.events.common import ServiceType
 
 MAX_TEXT = 5000
 MAX_ID = 64
@@ -64,7 +65,7 @@ class CompanyIn(Body):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     languages: Languages = Field(default_factory=lambda: ["de"])
-    contacts: list[Contact] = Field(min_length=1, max_length=MAX_CONTACTS)
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_CONTACTS)
 
 
 class ProviderIn(Body):
@@ -98,7 +99,7 @@ class ProviderIn(Body):
     references: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=20
     )
-    contacts: list[Contact] = Field(min_length=1, max_length=MAX_CONTACTS)
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_CONTACTS)
 
     @model_validator(mode="after")
     def consistent(self) -> ProviderIn:
