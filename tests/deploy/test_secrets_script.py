@@ -1,16 +1,16 @@
 """deploy/k8s/secrets.example.sh creates every Secret key the manifests read, in both profiles.
 
-The script runs for real with bash; ``kubectl`` is a stand-in on PATH that records each
-``create secret`` (namespace, name, keys) instead of calling a cluster.
+The script runs for real with bash; ``kubectl`` is a stand-in on PATH that records its arguments
+instead of calling a cluster, and the test reads each ``create secret`` (namespace, name, keys).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,51 +20,52 @@ import pytest
 from tests.deploy.rendering import DEPLOY, render
 
 SCRIPT = DEPLOY / "secrets.example.sh"
-RECORDER = r"""#!/usr/bin/env python3
-import json, os, sys
-args = sys.argv[1:]
-namespace = args[args.index("-n") + 1]
-rest = [a for i, a in enumerate(args) if a != "-n" and (i == 0 or args[i - 1] != "-n")]
-if rest[:2] == ["create", "secret"]:
-    pairs = [a.removeprefix("--from-literal=") for a in rest if a.startswith("--from-literal=")]
-    literals = dict(pair.split("=", 1) for pair in pairs)
-    with open(os.environ["RECORD"], "a") as out:
-        out.write(json.dumps({"namespace": namespace, "name": rest[3], "data": literals}) + "\n")
-elif rest[:2] == ["get", "secret"]:
-    sys.stdout.write("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==")  # "-----BEGIN CERTIFICATE-----"
+# Records each call's arguments, NUL-separated, one call per record (ASCII RS).
+RECORDER = r"""#!/usr/bin/env bash
+printf '%s\0' "$@" >> "$RECORD"; printf '\036' >> "$RECORD"
+if [[ "$*" == *"get secret"* ]]; then printf 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=='; fi
 """
 
 
-def run(tmp_path: Path, profile: str) -> dict[tuple[str, str], dict[str, str]]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(RECORDER, encoding="utf-8")
-    kubectl.chmod(0o755)
-    record = tmp_path / "record.jsonl"
-    env = {
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "RECORD": str(record),
-        "PROFILE": profile,
-        "PG_BACKUP_ACCESS_KEY_ID": "key-id",
-        "PG_BACKUP_SECRET_ACCESS_KEY": "key",
-        "NOTIFY_SMTP_HOST": "smtp.example.org",
-        "CONSOLE_OIDC_CLIENT_SECRET": "from-keycloak",
-        "BOOKING_IMAP_HOST": "imap.example.org",
-    }
-    result = subprocess.run(
-        [shutil.which("bash") or "bash", str(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def created(record: str) -> dict[tuple[str, str], dict[str, str]]:
     secrets = {}
-    for line in record.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        secrets[(entry["namespace"], entry["name"])] = entry["data"]
+    for call in filter(None, record.split("\x1e")):
+        args = call.rstrip("\0").split("\0")
+        namespace = args[args.index("-n") + 1]
+        rest = [a for i, a in enumerate(args) if a != "-n" and (i == 0 or args[i - 1] != "-n")]
+        if rest[:2] == ["create", "secret"]:
+            pairs = [
+                a.removeprefix("--from-literal=") for a in rest if a.startswith("--from-literal=")
+            ]
+            secrets[(namespace, rest[3])] = dict(pair.split("=", 1) for pair in pairs)
     return secrets
+
+
+@cache
+def run(profile: str) -> dict[tuple[str, str], dict[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="werkbank-secrets-") as folder:
+        tmp_path = Path(folder)
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        kubectl = bin_dir / "kubectl"
+        kubectl.write_text(RECORDER, encoding="utf-8")
+        kubectl.chmod(0o755)
+        record = tmp_path / "record"
+        env = {
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "RECORD": str(record),
+            "PROFILE": profile,
+            "PG_BACKUP_ACCESS_KEY_ID": "key-id",
+            "PG_BACKUP_SECRET_ACCESS_KEY": "key",
+            "NOTIFY_SMTP_HOST": "smtp.example.org",
+            "CONSOLE_OIDC_CLIENT_SECRET": "from-keycloak",
+            "BOOKING_IMAP_HOST": "imap.example.org",
+        }
+        result = subprocess.run(
+            ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return created(record.read_text(encoding="utf-8"))
 
 
 def references(doc: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
@@ -85,10 +86,8 @@ def references(doc: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
 
 
 @pytest.mark.parametrize(("profile", "namespace"), [("prod", "werkbank"), ("dev", "werkbank-dev")])
-def test_every_secret_a_workload_reads_is_created(
-    tmp_path: Path, profile: str, namespace: str
-) -> None:
-    secrets = run(tmp_path, profile)
+def test_every_secret_a_workload_reads_is_created(profile: str, namespace: str) -> None:
+    secrets = run(profile)
     for doc in render(profile):
         if doc["kind"] not in {"Deployment", "StatefulSet"}:
             continue
@@ -105,9 +104,9 @@ def test_every_secret_a_workload_reads_is_created(
 
 @pytest.mark.parametrize("profile", ["prod", "dev"])
 def test_each_service_gets_its_own_role_and_a_migration_url_with_a_lock_timeout(
-    tmp_path: Path, profile: str
+    profile: str,
 ) -> None:
-    secrets = run(tmp_path, profile)
+    secrets = run(profile)
     namespace = "werkbank" if profile == "prod" else "werkbank-dev"
     host = "werkbank-pg-rw" if profile == "prod" else "postgres"
     for service in ("matching", "booking", "notify", "console"):
