@@ -45,7 +45,7 @@ from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.db import Pool, transaction
 from shared.events.base import Envelope, utc_now, wrap
-from shared.events.booking import BookingEvent, MeetingDetails, ReminderDue
+from shared.events.booking import BookingEvent, MeetingDetails, MeetingRescheduled, ReminderDue
 from shared.events.notify import Channel, NotificationDelivered, NotificationFailed
 from shared.messaging import PermanentError
 from shared.messaging.outbox import enqueue_all
@@ -96,7 +96,7 @@ def planned_rows(event: Any) -> list[dict[str, Any]]:
                 "sequence": sequence,
                 "organizer_name": details.organizer.name,
                 "organizer_email": str(details.organizer.email),
-                "values": values_for(details, attendees[item.contact_id]),
+                "values": values_for(details, attendees[item.contact_id], _before(event)),
             }
         )
     return rows
@@ -124,6 +124,16 @@ async def deliver_events(
     for event_id, delivery in open_rows:
         by_event.setdefault(event_id, []).append(outcomes.get(delivery, "done"))
     return [_event_outcome(by_event.get(e.id, []), max_attempts) for e in envelopes]
+
+
+def _before(event: Any) -> MeetingDetails | None:
+    """The meeting as it was before a move: the update email shows both times."""
+    if not isinstance(event, MeetingRescheduled):
+        return None
+    before: MeetingDetails = event.meeting.model_copy(
+        update={"start": event.previous_start, "end": event.previous_end}
+    )
+    return before
 
 
 def _meeting_of(event: Any) -> MeetingDetails:
