@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests.hardening.conftest import TOKEN
-from tests.matching.sample import BAUSTOFF, CHAT_NEED, PROVIDERS
+from tests.matching.sample import BAUSTOFF, CHAT_NEED, PROVIDERS, contact
 from tests.support.harness import RunningService
 
 pytestmark = pytest.mark.integration
@@ -21,8 +21,7 @@ async def test_concurrent_match_calls_with_tied_providers_all_succeed(
     async with matching.client(TOKEN) as staff:
         assert (await staff.put("/api/matching/companies/co-bau", json=BAUSTOFF)).is_success
         for provider_id in reversed(TWINS):  # identical profiles: one tie band
-            body = {**PROVIDERS["p-chat"], "contacts": [{**PROVIDERS["p-chat"]["contacts"][0]}]}
-            body["contacts"][0]["contact_id"] = f"c-{provider_id}"
+            body = {**PROVIDERS["p-chat"], "contacts": [contact(f"c-{provider_id}", "Twin")]}
             answer = await staff.put(f"/api/matching/providers/{provider_id}", json=body)
             assert answer.is_success, answer.text
         needs = [f"n-conc-{n}" for n in range(8)]
