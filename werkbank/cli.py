@@ -434,8 +434,9 @@ def needs(as_json: JsonOption = False) -> None:
 
 
 PROPOSAL_NOTE = (
-    "Scores within the tolerance (0.02 by default) count as equally good; among them the "
-    "provider shown less often so far comes first, so that the office favours no one."
+    "Scores within the tolerance (0.02 by default) count as equally good (a tie band); among "
+    "them the provider with the fewest first places in that band so far comes first, so that "
+    "the office favours no one."
 )
 
 
