@@ -60,6 +60,7 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         f"{prefix}HTTP_PORT": str(port),
         f"{prefix}STAFF_TOKEN": token,
         f"{prefix}LOG_JSON": "true",
+        **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
     }
 
 
