@@ -48,6 +48,12 @@ async def transaction(pool: Pool) -> AsyncIterator[Connection]:
         yield conn
 
 
+def like_escaped(text: str) -> str:
+    """``text`` for a LIKE/ILIKE pattern, its ``%``, ``_`` and ``\\`` taken literally (the
+    default escape character is the backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 async def ping(pool: Pool) -> bool:
     value: Any = await pool.fetchval("SELECT 1")
     return bool(value == 1)
