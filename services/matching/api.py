@@ -98,26 +98,40 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
     return {"need_id": need_id, "created": created}
 
 
-@router.get("/needs")
-async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
-    async with transaction(runtime_of(request).pool) as conn:
-        return await repository.needs(conn)
-
-
-@router.post("/needs/{need_id}/match")
+@router.post(
+    "/needs/{need_id}/match",
+    responses={
+        404: {"description": "no such need"},
+        409: {"description": "every provider was vetoed: `veto_counts` per reason, `run_id`"},
+    },
+)
 async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
+    """Rank the providers for a need; the proposals, best first, each with its reasons."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await service.run_matching(
+            matched = await service.run_matching(
                 conn, need_id, _taxonomy(request), staff, _live(request), _policy(request)
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if matched.everyone_vetoed:  # the run stays recorded; staff see why no one is left
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "message": "every provider was vetoed by a hard filter",
+                "veto_counts": matched.veto_counts,
+                "run_id": matched.run_id,
+            },
+        )
+    return matched.proposals
 
 
-@router.get("/needs/{need_id}/proposals")
+@router.get("/needs/{need_id}/proposals", responses={404: {"description": "no such need"}})
 async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    """The proposals of the need's latest run (empty before its first run)."""
     async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.need_exists(conn, need_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
         return await repository.latest_proposals(conn, need_id)
 
 

@@ -31,6 +31,7 @@ def booking_settings(stack: StackInfo, database_url: str | None = None) -> Booki
         staff_token=TOKEN,  # type: ignore[arg-type]
         db_schema=_schema("booking"),
         rsvp_secret="hardening-secret",  # type: ignore[arg-type]
+        public_base_url="http://booking.test",
     )
 
 
