@@ -31,7 +31,12 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, RunningService]]
     }
     settings = {
         "matching": MatchingSettings(**common, db_schema=f"priv_matching_{suffix}"),  # type: ignore[arg-type]
-        "booking": BookingSettings(**common, db_schema=f"priv_booking_{suffix}"),  # type: ignore[arg-type]
+        "booking": BookingSettings(
+            **common,  # type: ignore[arg-type]
+            db_schema=f"priv_booking_{suffix}",
+            rsvp_secret="privacy-secret",
+            public_base_url="http://booking.test",
+        ),
         "notify": NotifySettings(
             **common,  # type: ignore[arg-type]
             db_schema=f"priv_notify_{suffix}",
