@@ -217,7 +217,42 @@ async def delete_need(need_id: str, request: Request, _: StaffOnly) -> None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
 
 
-@router.post("/import/{kind}")
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "description": "records of the kind in the path, each with its id field "
+                "(company_id, provider_id or need_id) besides the fields below",
+                "items": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/CompanyIn"},
+                        {"$ref": "#/components/schemas/ProviderIn"},
+                        {"$ref": "#/components/schemas/NeedIn"},
+                    ]
+                },
+            }
+        },
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "description": "one row per record; lists separated by ';', levels as "
+                "'code:level;…', one contact from the contact_* columns",
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/import/{kind}",
+    openapi_extra={"requestBody": IMPORT_BODY},
+    responses={
+        413: {"description": "the file is larger than 20 MB"},
+        422: {"description": "nothing imported: `errors` lists each row, field and message"},
+    },
+)
 async def import_records(
     kind: Annotated[str, Path(pattern="^(companies|providers|needs)$")],
     request: Request,
