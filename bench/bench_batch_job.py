@@ -41,6 +41,7 @@ def _rows() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     need_rows = []
     for n in needs(SIZE, seed=13):
         doc = {
+            "company_id": "co-bench",
             "title": n.title,
             "description": n.description,
             "categories": list(n.categories),
@@ -91,7 +92,9 @@ async def run(context: BenchContext) -> list[Figure]:
     async with in_process(build(settings)) as service, service.client("bench") as client:
         quiet = [await _probe(client, i) for i in range(PROBES)]
         started = time.perf_counter()
-        job = (await client.post("/api/matching/batch", json={})).json()
+        started_job = await client.post("/api/matching/batch", json={})
+        assert started_job.status_code == 202, started_job.text
+        job = started_job.json()
         busy: list[tuple[float, float]] = []
         status = job["status"]
         while status in {"queued", "running"}:
