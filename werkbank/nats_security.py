@@ -16,6 +16,10 @@ What a service needs, and why:
 - subscribe to ``_INBOX.>`` (JetStream API replies, publish acks and fetched messages), to its
   consumer's subject, and to the ``MAX_DELIVERIES`` advisory of its own consumer.
 
+The console (a read model) subscribes to every context's events through its own four durable
+consumers and publishes nothing but its own dead letters; replaying a dead letter is an
+operator's act and uses the ops connection (``CONSOLE_REPLAY_NATS_URL``).
+
 The ops user may do anything (stream backups, ``werkbank dead-letters --replay``).
 """
 
@@ -31,6 +35,7 @@ from shared.events.streams import (
     ALL_STREAMS,
     BOOKING_ON_MATCHING,
     BOOKING_STREAM,
+    CONSOLE_CONSUMERS,
     MATCHING_ON_BOOKING,
     MATCHING_STREAM,
     NOTIFY_ON_BOOKING,
@@ -39,7 +44,7 @@ from shared.events.streams import (
     StreamSpec,
 )
 
-SERVICES: Final = ("matching", "booking", "notify")
+SERVICES: Final = ("matching", "booking", "notify", "console")
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
@@ -49,10 +54,15 @@ OWN_STREAM: Final[Mapping[str, StreamSpec]] = {
     "booking": BOOKING_STREAM,
     "notify": NOTIFY_STREAM,
 }
+OWN_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
+    **{service: stream.subjects for service, stream in OWN_STREAM.items()},
+    "console": ("console.>",),
+}
 CONSUMERS: Final[Mapping[str, tuple[ConsumerSpec, ...]]] = {
     "matching": (MATCHING_ON_BOOKING,),
     "booking": (BOOKING_ON_MATCHING,),
     "notify": (NOTIFY_ON_BOOKING,),
+    "console": CONSOLE_CONSUMERS,
 }
 
 
@@ -91,7 +101,7 @@ def _unique(subjects: Iterable[str]) -> tuple[str, ...]:
 def permissions_for(service: str) -> Permissions:
     """The allow lists of one service's NATS user."""
     consumers = CONSUMERS[service]
-    publish = [*OWN_STREAM[service].subjects, f"deadletter.{service}.>", "$JS.API.INFO"]
+    publish = [*OWN_SUBJECTS[service], f"deadletter.{service}.>", "$JS.API.INFO"]
     for stream in ALL_STREAMS:
         publish += _stream_api(stream.name)
     for spec in consumers:

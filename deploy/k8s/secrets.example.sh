@@ -12,6 +12,7 @@ rand() { openssl rand -hex 24; }
 
 declare -A PG NATS
 for service in matching booking notify; do PG[$service]=$(rand); NATS[$service]=$(rand); done
+NATS[console]=$(rand)
 NATS[ops]=$(rand)
 
 # 1. NATS users (namespace of the NATS Helm release): one key per user, read by the server as
@@ -20,6 +21,7 @@ kubectl -n "$NATS_NS" create secret generic nats-users \
   --from-literal=matching="${NATS[matching]}" \
   --from-literal=booking="${NATS[booking]}" \
   --from-literal=notify="${NATS[notify]}" \
+  --from-literal=console="${NATS[console]}" \
   --from-literal=ops="${NATS[ops]}"
 
 # 2. PostgreSQL roles, managed by CloudNativePG (managed.roles[].passwordSecret).

@@ -35,6 +35,7 @@ SETTINGS = {
     "matching": "MatchingSettings",
     "booking": "BookingSettings",
     "notify": "NotifySettings",
+    "console": "ConsoleSettings",
 }
 
 
@@ -170,7 +171,7 @@ async def test_each_service_runs_consumes_and_dead_letters_under_its_own_user(
         db_schema=f"perm_{service}_{uuid.uuid4().hex[:6]}",
         staff_token="perm-token",
     )
-    [spec] = CONSUMERS[service]
+    spec = CONSUMERS[service][0]
     source = (spec.filter_subjects or (spec.subject.replace(">", "confirmed"),))[0]
     poison = msg_id()
     async with in_process(app.build(settings)), connect(secured_nats, OPS_USER) as (ops, _):
