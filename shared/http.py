@@ -10,6 +10,9 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from shared.problems import install_problem_details
+from shared.request_guard import refuse_odd_input
+
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 _bearer = HTTPBearer(auto_error=False, description="The staff token of this office")
@@ -42,6 +45,11 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
+def _same_secret(given: str, expected: str) -> bool:
+    """Compares bytes: ``hmac.compare_digest`` raises on non-ASCII ``str``."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
+
+
 def staff_token_dependency(
     expected: Callable[[Request], str | None],
 ) -> Callable[..., Awaitable[str]]:
@@ -54,7 +62,7 @@ def staff_token_dependency(
         token = expected(request)
         if token is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "staff token not configured")
-        if credentials is None or not hmac.compare_digest(credentials.credentials, token):
+        if credentials is None or not _same_secret(credentials.credentials, token):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or wrong staff token",
@@ -82,7 +90,13 @@ def create_http_app(
     lifespan: Callable[[FastAPI], object] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
-    app = FastAPI(title=title, version=version, lifespan=lifespan)  # type: ignore[arg-type]
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,  # type: ignore[arg-type]
+        dependencies=[Depends(refuse_odd_input)],
+    )
+    install_problem_details(app)
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)

@@ -60,6 +60,7 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         f"{prefix}HTTP_PORT": str(port),
         f"{prefix}STAFF_TOKEN": token,
         f"{prefix}LOG_JSON": "true",
+        **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
     }
 
 
@@ -375,9 +376,9 @@ def import_file(
         console.print(f"[red]matching is not reachable at {urls['matching']}[/]: `make up`")
         raise typer.Exit(3) from None
     if answer.status_code == 422 and not as_json:
-        detail = answer.json().get("detail", {})
-        console.print(f"[red]{file.name}: {detail.get('message', 'refused')}[/]")
-        _show(detail.get("errors", []), False, ("row", "field", "message"), "Errors")
+        problem = answer.json()
+        console.print(f"[red]{file.name}: {problem.get('detail', 'refused')}[/]")
+        _show(problem.get("errors", []), False, ("row", "field", "message"), "Errors")
         raise typer.Exit(1)
     if answer.status_code >= 400:
         console.print(f"[red]matching answered {answer.status_code}[/]: {answer.text}")
@@ -434,8 +435,9 @@ def needs(as_json: JsonOption = False) -> None:
 
 
 PROPOSAL_NOTE = (
-    "Scores within the tolerance (0.02 by default) count as equally good; among them the "
-    "provider shown less often so far comes first, so that the office favours no one."
+    "Scores within the tolerance (0.02 by default) count as equally good (a tie band); among "
+    "them the provider with the fewest first places in that band so far comes first, so that "
+    "the office favours no one."
 )
 
 

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 DATABASE = "werkbank"
 STATE_FILE = Path("var/stack.json")
+# Where booking listens under `make up` (werkbank.cli); a test on another port sets its own.
+BOOKING_PUBLIC_BASE_URL = "http://127.0.0.1:8082"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class StackInfo:
     root: str
     # With NATS users (as in production): each service's password, and "ops" for the tools.
     nats_passwords: dict[str, str] = field(default_factory=dict)
+    # Signs attendee links: one per stack, so that links survive a restart of booking.
+    booking_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def ops_nats_url(self) -> str:
@@ -63,6 +67,11 @@ class StackInfo:
             env |= {
                 f"{prefix}NATS_USER": service,
                 f"{prefix}NATS_PASSWORD": self.nats_passwords[service],
+            }
+        if prefix == "BOOKING_":
+            env |= {
+                "BOOKING_RSVP_SECRET": self.booking_link_secret,
+                "BOOKING_PUBLIC_BASE_URL": BOOKING_PUBLIC_BASE_URL,
             }
         if prefix == "NOTIFY_":
             env |= {

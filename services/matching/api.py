@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 from typing import Annotated, Any
 
 import asyncpg
@@ -97,26 +98,40 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
     return {"need_id": need_id, "created": created}
 
 
-@router.get("/needs")
-async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
-    async with transaction(runtime_of(request).pool) as conn:
-        return await repository.needs(conn)
-
-
-@router.post("/needs/{need_id}/match")
+@router.post(
+    "/needs/{need_id}/match",
+    responses={
+        404: {"description": "no such need"},
+        409: {"description": "every provider was vetoed: `veto_counts` per reason, `run_id`"},
+    },
+)
 async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
+    """Rank the providers for a need; the proposals, best first, each with its reasons."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await service.run_matching(
+            matched = await service.run_matching(
                 conn, need_id, _taxonomy(request), staff, _live(request), _policy(request)
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if matched.everyone_vetoed:  # the run stays recorded; staff see why no one is left
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "message": "every provider was vetoed by a hard filter",
+                "veto_counts": matched.veto_counts,
+                "run_id": matched.run_id,
+            },
+        )
+    return matched.proposals
 
 
-@router.get("/needs/{need_id}/proposals")
+@router.get("/needs/{need_id}/proposals", responses={404: {"description": "no such need"}})
 async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    """The proposals of the need's latest run (empty before its first run)."""
     async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.need_exists(conn, need_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
         return await repository.latest_proposals(conn, need_id)
 
 
@@ -197,9 +212,10 @@ async def import_records(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             f"an import may hold at most {MAX_IMPORT_BYTES // 1_000_000} MB",
         )
-    text = body.decode("utf-8-sig", errors="replace")
-    is_csv = "csv" in request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "")
+    is_csv = "csv" in content_type
     try:
+        text = imports.decode_upload(body, _charset(content_type))
         records = imports.records_from_csv(text) if is_csv else imports.records_from_json(text)
         parsed = imports.validate(kind, records)
     except imports.UnreadableFileError as exc:
@@ -230,6 +246,13 @@ async def import_records(
         for identifier, model in parsed.rows:
             created += await _store(conn, kind, identifier, model)
     return {"kind": kind, "created": created, "updated": len(parsed.rows) - created}
+
+
+def _charset(content_type: str) -> str | None:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    return charset if isinstance(charset, str) else None
 
 
 async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: Any) -> bool:

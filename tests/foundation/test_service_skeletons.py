@@ -14,6 +14,8 @@ from werkbank.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 
+# Settings a service refuses to start without (booking's attendee links).
+REQUIRED = {"booking": {"rsvp_secret": "skeleton-secret", "public_base_url": "http://booking.test"}}
 SERVICES = {
     "matching": ("MatchingSettings", MATCHING_ON_BOOKING),
     "booking": ("BookingSettings", BOOKING_ON_MATCHING),
@@ -34,6 +36,7 @@ async def test_each_service_migrates_declares_its_consumer_and_is_healthy(
         database_url=stack.database_url,
         db_schema=schema,
         staff_token="skeleton-token",
+        **REQUIRED.get(service, {}),
     )
     async with in_process(app.build(settings)) as running, running.client() as http:
         assert (await http.get("/healthz")).status_code == 200
