@@ -120,3 +120,21 @@ def test_an_xlsx_sheet_becomes_the_csv_the_import_reads() -> None:
     assert xlsx_to_csv(data) == "company_id,name,postcode\nkmu-1,Bäckerei Süß,44135\n"
     with pytest.raises(UnreadableSheetError):
         xlsx_to_csv(b"PK\x03\x04 not really a workbook")
+
+
+def test_rfc_9457_field_errors_without_a_type_are_recognised_by_their_message() -> None:
+    body = {
+        "type": "about:blank",
+        "title": "Unprocessable Content",
+        "status": 422,
+        "errors": [
+            {
+                "field": "postcode",
+                "loc": ["body", "postcode"],
+                "message": "String should match pattern '^\\\\d{5}$'",
+            },
+            {"field": "name", "loc": ["body", "name"], "message": "Field required"},
+        ],
+    }
+    problem = problem_from(422, body)
+    assert problem.fields == {"postcode": "Das Format stimmt nicht.", "name": "Bitte ausfüllen."}

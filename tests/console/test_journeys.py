@@ -213,7 +213,7 @@ async def test_a_dead_letter_is_listed_by_consumer_and_reason_and_replayed_after
         await eventually(arrived, timeout=20)
         await page.goto(console_url(services) + "/stoerungen")
         group = page.locator(".dead-letter-group", has_text="booking-on-matching")
-        await expect(group).to_contain_text("invalid payload")
+        await expect(group).to_contain_text("invalid envelope")
         await check_page(page, "stoerungen")
         await group.get_by_role("link", name=re.compile("Erneut einspielen")).first.click()
         await expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -227,7 +227,8 @@ async def test_a_dead_letter_is_listed_by_consumer_and_reason_and_replayed_after
         assert await read_model_has(
             stack,
             services,
-            "SELECT state = 'replayed' FROM {s}.dead_letters WHERE original_msg_id = 'broken-1'",
+            "SELECT state = 'replayed' FROM {s}.dead_letters WHERE original_msg_id = 'broken-1' "
+            "AND consumer = 'booking-on-matching'",
         )
     finally:
         await client.close()

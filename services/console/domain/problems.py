@@ -26,6 +26,19 @@ _GERMAN: dict[str, str] = {
     "timezone_aware": "Bitte Datum und Uhrzeit angeben.",
     "extra_forbidden": "Dieses Feld ist nicht vorgesehen.",
 }
+# The same, recognised by pydantic's English message when an API sends no type.
+_BY_MESSAGE: tuple[tuple[str, str], ...] = (
+    ("Field required", "missing"),
+    ("String should match pattern", "string_pattern_mismatch"),
+    ("String should have at least", "string_too_short"),
+    ("String should have at most", "string_too_long"),
+    ("List should have at least", "too_short"),
+    ("should be greater than or equal", "greater_than_equal"),
+    ("should be less than or equal", "less_than_equal"),
+    ("valid integer", "int_parsing"),
+    ("Extra inputs are not permitted", "extra_forbidden"),
+    ("Input should be", "enum"),
+)
 _STATUS: dict[int, str] = {
     401: "Die Anmeldung beim Dienst ist abgelaufen oder fehlt.",
     403: "Für diese Aktion fehlt Ihnen die Berechtigung.",
@@ -58,9 +71,11 @@ def _field_name(loc: Any) -> str:
 
 def _german(entry: dict[str, Any]) -> str:
     kind = str(entry.get("type", ""))
+    text = str(entry.get("msg") or entry.get("message") or entry.get("reason") or "")
+    if kind not in _GERMAN:
+        kind = next((k for phrase, k in _BY_MESSAGE if phrase in text), kind)
     if kind in _GERMAN:
         return _GERMAN[kind]
-    text = str(entry.get("msg") or entry.get("message") or entry.get("reason") or "")
     return f"Ungültige Angabe ({text})" if text else "Ungültige Angabe."
 
 
