@@ -17,6 +17,8 @@ from werkbank.sample_data import generate
 from werkbank.stack import StackInfo
 
 TOKEN = "console-test-token"
+# Generous: on a busy 2-core machine importing numpy and scipy alone can take half a minute.
+STARTUP_SECONDS = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, ServiceProcess]]
                 f"{prefix}STAFF_TOKEN": TOKEN,
             }
             running[name] = ServiceProcess(f"services.{name}", env, f"{prefix}HTTP_PORT")
-            await running[name].start()
+            await running[name].start(timeout=STARTUP_SECONDS)
         env = {
             **stack.service_env("CONSOLE_"),
             "CONSOLE_DB_SCHEMA": f"cons_console_{suffix}",
@@ -44,7 +46,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, ServiceProcess]]
             "CONSOLE_LOG_JSON": "true",
         }
         running["console"] = ServiceProcess("services.console", env, "CONSOLE_HTTP_PORT")
-        await running["console"].start()
+        await running["console"].start(timeout=STARTUP_SECONDS)
         yield running
     finally:
         for process in reversed(running.values()):
