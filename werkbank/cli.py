@@ -100,7 +100,7 @@ def _console_url(handles: list[ServiceHandle]) -> str:
 
 
 def wait_until_healthy(
-    handles: list[ServiceHandle], timeout: float = 60.0
+    handles: list[ServiceHandle], timeout: float = 180.0
 ) -> dict[str, dict[str, object]]:
     deadline = time.monotonic() + timeout
     status: dict[str, dict[str, object]] = {}
