@@ -23,6 +23,12 @@ from shared.events.matching import (
     ProviderUpdated,
 )
 from shared.events.notify import NotificationDelivered, NotificationFailed
+from shared.events.privacy import (
+    ErasureCompleted,
+    ErasureRequested,
+    ExportAssembled,
+    ExportRequested,
+)
 
 EVENT_MODELS: dict[str, type[Event]] = {
     model.event_type(): model
@@ -46,6 +52,10 @@ EVENT_MODELS: dict[str, type[Event]] = {
         NotificationDelivered,
         NotificationFailed,
         EventDeadLettered,
+        ErasureRequested,
+        ErasureCompleted,
+        ExportRequested,
+        ExportAssembled,
     )
 }
 
