@@ -388,8 +388,18 @@ def import_file(
 
 @app.command()
 def batch(as_json: JsonOption = False) -> None:
-    """Allocate all open needs at once under provider capacity (pins and blocks respected)."""
-    result = _request("matching", "POST", "/api/matching/batch", json={})
+    """Allocate all open needs at once under provider capacity (pins and blocks respected):
+    a background job; its result is committed once it is ready."""
+    job = _request("matching", "POST", "/api/matching/batch", json={})
+    while job.get("status") in {"queued", "running"}:
+        time.sleep(0.5)
+        job = _request("matching", "GET", f"/api/matching/batch/{job['job_id']}")
+    if job.get("status") != "ready":
+        console.print(
+            f"[red]batch job {job['job_id']} ended {job['status']}[/]: {job.get('error')}"
+        )
+        raise typer.Exit(1)
+    result = _request("matching", "POST", f"/api/matching/batch/{job['job_id']}/commit")
     if as_json:
         _show(result, True, (), "")
         return
