@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from services.matching import profile_events
 from services.matching.domain.scoring import BandSeat, Exposure
 
 _RECORD_RECEIVED = """
@@ -95,17 +96,23 @@ async def record_received(conn: asyncpg.Connection, event_type: str) -> None:
 
 
 async def upsert_company(conn: asyncpg.Connection, company_id: str, doc: dict[str, Any]) -> bool:
-    return bool(await conn.fetchval(_UPSERT_COMPANY, company_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_COMPANY, company_id, json.dumps(doc)))
+    await profile_events.company_saved(conn, company_id, doc, created=created)
+    return created
 
 
 async def upsert_provider(conn: asyncpg.Connection, provider_id: str, doc: dict[str, Any]) -> bool:
-    return bool(await conn.fetchval(_UPSERT_PROVIDER, provider_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_PROVIDER, provider_id, json.dumps(doc)))
+    await profile_events.provider_saved(conn, provider_id, doc, created=created)
+    return created
 
 
 async def upsert_need(
     conn: asyncpg.Connection, need_id: str, company_id: str, doc: dict[str, Any]
 ) -> bool:
-    return bool(await conn.fetchval(_UPSERT_NEED, need_id, company_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_NEED, need_id, company_id, json.dumps(doc)))
+    await profile_events.need_saved(conn, need_id, company_id, doc, created=created)
+    return created
 
 
 async def company(conn: asyncpg.Connection, company_id: str) -> dict[str, Any] | None:

@@ -19,6 +19,8 @@ from shared.events.matching import (
     MatchDeclined,
     MatchProposed,
     MatchRequested,
+    NeedRegistered,
+    NeedUpdated,
     ProviderRegistered,
     ProviderUpdated,
 )
@@ -37,6 +39,8 @@ EVENT_MODELS: dict[str, type[Event]] = {
         CompanyUpdated,
         ProviderRegistered,
         ProviderUpdated,
+        NeedRegistered,
+        NeedUpdated,
         MatchRequested,
         MatchProposed,
         MatchAccepted,
