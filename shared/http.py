@@ -1,18 +1,25 @@
-"""The HTTP face every service shares: health, readiness, metrics and the staff token check."""
+"""The HTTP face every service shares: health, readiness, metrics, sign-in and body limits."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, FastAPI, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-ReadinessCheck = Callable[[], Awaitable[bool]]
+from shared.auth import Admin, GuardedRoute, Staff, Viewer
 
-_bearer = HTTPBearer(auto_error=False, description="The staff token of this office")
+__all__ = [
+    "Admin",
+    "GuardedRoute",
+    "Staff",
+    "StaffOnly",
+    "Viewer",
+    "create_http_app",
+    "health_router",
+]
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -42,36 +49,8 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def staff_token_dependency(
-    expected: Callable[[Request], str | None],
-) -> Callable[..., Awaitable[str]]:
-    """A dependency that admits a request only with ``Authorization: Bearer <staff token>``."""
-
-    async def require_staff(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        token = expected(request)
-        if token is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "staff token not configured")
-        if credentials is None or not hmac.compare_digest(credentials.credentials, token):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or wrong staff token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return "staff"
-
-    return require_staff
-
-
-def _configured_staff_token(request: Request) -> str | None:
-    token = request.app.state.runtime.settings.staff_token
-    return token.get_secret_value() if token else None
-
-
-StaffOnly = Annotated[str, Depends(staff_token_dependency(_configured_staff_token))]
-"""Add ``_: StaffOnly`` to an endpoint to admit only requests with the service's staff token."""
+StaffOnly = Staff
+"""Deprecated: say which role an endpoint needs with ``Viewer``, ``Staff`` or ``Admin``."""
 
 
 def create_http_app(
@@ -82,7 +61,11 @@ def create_http_app(
     lifespan: Callable[[FastAPI], object] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
-    app = FastAPI(title=title, version=version, lifespan=lifespan)  # type: ignore[arg-type]
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,  # type: ignore[arg-type]
+    )
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)

@@ -59,6 +59,7 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         **info.service_env(prefix),
         f"{prefix}HTTP_PORT": str(port),
         f"{prefix}STAFF_TOKEN": token,
+        f"{prefix}STATIC_TOKEN_ENABLED": "true",
         f"{prefix}LOG_JSON": "true",
     }
 

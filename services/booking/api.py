@@ -13,13 +13,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.booking import aftercare, changes, followup_repository, repository, service
 from services.booking.settings import BookingSettings
+from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.events.booking import AttendanceStatus
 from shared.events.common import PartyKind
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/booking", tags=["booking"])
+router = APIRouter(prefix="/api/booking", tags=["booking"], route_class=GuardedRoute)
 
 
 class RescheduleIn(BaseModel):
@@ -54,7 +54,7 @@ def not_found(exc: Exception) -> HTTPException:
 @router.get("/meetings")
 async def list_meetings(
     request: Request,
-    _: StaffOnly,
+    _: Viewer,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -65,7 +65,7 @@ async def list_meetings(
 
 @router.get("/meetings/attention")
 async def meetings_needing_attention(
-    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    request: Request, _: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[dict[str, Any]]:
     """Upcoming or cancelled meetings that attendees declined, latest decline first."""
     async with transaction(runtime_of(request).pool) as conn:
@@ -74,7 +74,7 @@ async def meetings_needing_attention(
 
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
-    meeting_id: str, body: RescheduleIn, request: Request, _: StaffOnly
+    meeting_id: str, body: RescheduleIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
@@ -99,7 +99,7 @@ async def reschedule(
 
 
 @router.post("/meetings/{meeting_id}/cancel")
-async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def cancel(meeting_id: str, body: CancelIn, request: Request, _: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
             await changes.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
@@ -111,7 +111,7 @@ async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly
 
 @router.post("/meetings/{meeting_id}/attendance")
 async def mark_attendance(
-    meeting_id: str, body: AttendanceIn, request: Request, _: StaffOnly
+    meeting_id: str, body: AttendanceIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     """Held or no-show; a held meeting gets a feedback link per attendee (also in the event)."""
     runtime = runtime_of(request)

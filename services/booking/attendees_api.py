@@ -16,12 +16,13 @@ from fastapi.responses import HTMLResponse
 from services.booking import aftercare, responses, service, texts
 from services.booking.domain import rsvp
 from services.booking.settings import BookingSettings
+from shared.auth import GuardedRoute
 from shared.db import transaction
 from shared.events.booking import AttendeeResponse, FeedbackOutcome
 from shared.service import runtime_of
 
-rsvp_router = APIRouter(prefix="/rsvp", tags=["attendees"])
-feedback_router = APIRouter(prefix="/feedback", tags=["attendees"])
+rsvp_router = APIRouter(prefix="/rsvp", tags=["attendees"], route_class=GuardedRoute)
+feedback_router = APIRouter(prefix="/feedback", tags=["attendees"], route_class=GuardedRoute)
 
 
 def _claim(request: Request, token: str, purpose: str) -> rsvp.RsvpClaim:

@@ -17,11 +17,11 @@ from services.matching.schemas import (
     OverrideIn,
     ProviderIn,
 )
+from shared.auth import BODY_LIMIT_KEY, Actor, Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/matching", tags=["matching"])
+router = APIRouter(prefix="/api/matching", tags=["matching"], route_class=GuardedRoute)
 MAX_IMPORT_BYTES = 20_000_000
 
 
@@ -64,7 +64,7 @@ async def get_taxonomy(request: Request) -> dict[str, Any]:
 
 @router.put("/companies/{company_id}")
 async def put_company(
-    company_id: str, body: CompanyIn, request: Request, _: StaffOnly
+    company_id: str, body: CompanyIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_company(conn, company_id, body.model_dump(mode="json"))
@@ -73,7 +73,7 @@ async def put_company(
 
 @router.put("/providers/{provider_id}")
 async def put_provider(
-    provider_id: str, body: ProviderIn, request: Request, _: StaffOnly
+    provider_id: str, body: ProviderIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     _check_categories(_taxonomy(request), body.categories)
     doc = {"provider_id": provider_id, **body.model_dump(mode="json")}
@@ -83,7 +83,7 @@ async def put_provider(
 
 
 @router.put("/needs/{need_id}")
-async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> dict[str, Any]:
     _check_categories(_taxonomy(request), body.categories)
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.company(conn, body.company_id) is None:
@@ -98,33 +98,33 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
 
 
 @router.get("/needs")
-async def list_needs(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def list_needs(request: Request, _: Viewer) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.needs(conn)
 
 
 @router.post("/needs/{need_id}/match")
-async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
+async def match_need(need_id: str, request: Request, actor: Staff) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
             return await service.run_matching(
-                conn, need_id, _taxonomy(request), staff, _live(request), _policy(request)
+                conn, need_id, _taxonomy(request), actor.subject, _live(request), _policy(request)
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
 @router.get("/needs/{need_id}/proposals")
-async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def proposals(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.latest_proposals(conn, need_id)
 
 
 @router.post("/proposals/{proposal_id}/accept")
-async def accept(proposal_id: str, request: Request, staff: StaffOnly) -> dict[str, Any]:
+async def accept(proposal_id: str, request: Request, actor: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            event = await service.accept(conn, proposal_id, staff)
+            event = await service.accept(conn, proposal_id, actor.subject)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
@@ -134,11 +134,11 @@ async def accept(proposal_id: str, request: Request, staff: StaffOnly) -> dict[s
 
 @router.post("/proposals/{proposal_id}/decline")
 async def decline(
-    proposal_id: str, body: Decision, request: Request, staff: StaffOnly
+    proposal_id: str, body: Decision, request: Request, actor: Staff
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            await service.decline(conn, proposal_id, staff, body.reason)
+            await service.decline(conn, proposal_id, actor.subject, body.reason)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
@@ -148,14 +148,14 @@ async def decline(
 
 @router.get("/runs")
 async def runs(
-    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request, _: Viewer, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.runs(conn, limit)
 
 
 @router.delete("/companies/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_company(company_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_company(company_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         needs = await repository.needs_of_company(conn, company_id)
         if needs:
@@ -168,24 +168,24 @@ async def delete_company(company_id: str, request: Request, _: StaffOnly) -> Non
 
 
 @router.delete("/providers/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_provider(provider_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_provider(provider_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "providers", "provider_id", provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
 
 
 @router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_need(need_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_need(need_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "needs", "need_id", need_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
 
 
-@router.post("/import/{kind}")
+@router.post("/import/{kind}", openapi_extra={BODY_LIMIT_KEY: MAX_IMPORT_BYTES})
 async def import_records(
     kind: Annotated[str, Path(pattern="^(companies|providers|needs)$")],
     request: Request,
-    _: StaffOnly,
+    _: Admin,
 ) -> dict[str, Any]:
     """JSON (a list of objects) or CSV (``Content-Type: text/csv``), each with its id field.
 
@@ -258,7 +258,7 @@ async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: An
 
 
 @router.post("/batch")
-async def batch(body: BatchIn, request: Request, staff: StaffOnly) -> dict[str, Any]:
+async def batch(body: BatchIn, request: Request, actor: Staff) -> dict[str, Any]:
     """Allocate open needs globally under provider capacity (all open needs by default)."""
     settings = runtime_of(request).settings
     options = getattr(settings, "batch_options_per_need", 20)
@@ -266,7 +266,7 @@ async def batch(body: BatchIn, request: Request, staff: StaffOnly) -> dict[str, 
         return await service.allocate_batch(
             conn,
             _taxonomy(request),
-            staff,
+            actor.subject,
             _live(request),
             _policy(request),
             body.need_ids,
@@ -275,48 +275,48 @@ async def batch(body: BatchIn, request: Request, staff: StaffOnly) -> dict[str, 
 
 
 @router.get("/needs/{need_id}/overrides")
-async def overrides(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def overrides(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.overrides(conn, [need_id])
 
 
 @router.put("/needs/{need_id}/pins/{provider_id}")
 async def pin(
-    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Staff assign this provider to the need in every later batch run."""
-    return await _override(request, need_id, provider_id, "pin", body.reason, staff)
+    return await _override(request, need_id, provider_id, "pin", body.reason, actor)
 
 
 @router.put("/needs/{need_id}/blocks/{provider_id}")
 async def block(
-    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Staff exclude this provider from every later run for the need."""
-    return await _override(request, need_id, provider_id, "block", body.reason, staff)
+    return await _override(request, need_id, provider_id, "block", body.reason, actor)
 
 
 async def _override(
-    request: Request, need_id: str, provider_id: str, kind: str, reason: str, staff: str
+    request: Request, need_id: str, provider_id: str, kind: str, reason: str, actor: Actor
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.need(conn, need_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
         if await repository.provider(conn, provider_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
-        await repository.put_override(conn, need_id, provider_id, kind, reason, staff)
+        await repository.put_override(conn, need_id, provider_id, kind, reason, actor.subject)
     return {"need_id": need_id, "provider_id": provider_id, "kind": kind}
 
 
 @router.delete("/needs/{need_id}/overrides/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_override(need_id: str, provider_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_override(need_id: str, provider_id: str, request: Request, _: Staff) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_override(conn, need_id, provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no pin or block for this pair")
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_run(run_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         run = await repository.run(conn, run_id)
     if run is None:
@@ -325,7 +325,7 @@ async def get_run(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]
 
 
 @router.post("/runs/{run_id}/replay")
-async def replay(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def replay(run_id: str, request: Request, _: Admin) -> dict[str, Any]:
     """Rank again from the recorded inputs; ``same`` says whether the result is identical."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
