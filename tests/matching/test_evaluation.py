@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tests.matching.evaluation.evaluate import evaluate, load
 
-# The figures reached when this set was written (2026-11-25): 37 of 39 first proposals relevant.
-PRECISION_AT_1 = 37 / 39
-NDCG_AT_5 = 0.944
+# The figures reached by the second version (German text analysis, absolute text scale):
+# 38 of 39 first proposals relevant (the first version: 37 of 39).
+PRECISION_AT_1 = 38 / 39
+NDCG_AT_5 = 0.957
 
 
 def test_the_evaluation_set_is_large_enough_and_in_german() -> None:

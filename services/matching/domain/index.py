@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from services.matching.domain.scoring import (
     criteria,
     query_text,
 )
-from services.matching.domain.text import tokens
+from services.matching.domain.text import TEXT_SCALE, relevance, tokens
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -49,7 +49,7 @@ class Candidates:
     need: Need
     slots: Ints
     scores: Floats
-    text: Floats  # normalised text relevance of each candidate
+    text: Floats  # text relevance of each candidate, on the absolute scale of ``relevance``
     veto_counts: dict[str, int]
 
 
@@ -80,9 +80,11 @@ class ProviderIndex:
         providers: Iterable[Provider] = (),
         k1: float = 1.4,
         b: float = 0.75,
+        analyse: Callable[[str], tuple[str, ...]] = tokens,
     ) -> None:
         self.taxonomy = taxonomy
         self.k1, self.b = k1, b
+        self.analyse = analyse
         self._slot: dict[str, int] = {}
         self._rows: list[Provider | None] = []
         self._free: list[int] = []
@@ -135,11 +137,11 @@ class ProviderIndex:
         return row.provider_id
 
     def text_value(self, need: Need, provider_id: str) -> float:
-        """One provider's text relevance, relative to the best of all providers."""
-        scores = self.text_scores(query_text(need))
-        best = float(scores.max()) if len(scores) else 0.0
+        """One provider's text relevance (against all providers, as in a ranking)."""
         slot = self._slot.get(provider_id)
-        return 0.0 if slot is None or best == 0 else float(scores[slot]) / best
+        if slot is None:
+            return 0.0
+        return relevance(float(self.text_scores(query_text(need))[slot]))
 
     def get(self, provider_id: str) -> Provider | None:
         slot = self._slot.get(provider_id)
@@ -153,7 +155,7 @@ class ProviderIndex:
         staged: dict[str, tuple[list[int], list[float]]] = {}
         for provider in providers:
             slot = self._put_row(provider)
-            counts = Counter(tokens(provider.profile))
+            counts = Counter(self.analyse(provider.profile))
             self.lengths[slot] = sum(counts.values())
             self._total_length += self.lengths[slot]
             for term, tf in counts.items():
@@ -215,7 +217,7 @@ class ProviderIndex:
 
     def _remove_terms(self, slot: int, profile: str) -> None:
         self._total_length -= self.lengths[slot]
-        for term in set(tokens(profile)):
+        for term in set(self.analyse(profile)):
             slots, tfs = self._postings[term]
             keep = slots != slot
             if keep.any():
@@ -230,7 +232,7 @@ class ProviderIndex:
         if count == 0:
             return scores
         average = self._total_length / count
-        for term in set(tokens(query)):
+        for term in set(self.analyse(query)):
             posting = self._postings.get(term)
             if posting is None:
                 continue
@@ -240,6 +242,10 @@ class ProviderIndex:
             norm = tfs * (self.k1 + 1) / (tfs + self.k1 * (1 - self.b + self.b * lengths / average))
             scores[slots] += idf * norm
         return scores
+
+    def text_values(self, raw: Floats) -> Floats:
+        """BM25 on the fixed scale of ``text.relevance``, elementwise."""
+        return 1.0 - np.exp(-raw / TEXT_SCALE)  # type: ignore[no-any-return]
 
     # -- ranking ----------------------------------------------------------------------------
 
@@ -256,7 +262,7 @@ class ProviderIndex:
         weight = {**DEFAULT_WEIGHTS, **(weights or {})}
         slots, km, veto_counts = self._eligible(need, excluded)
         raw_text = self.text_scores(query_text(need))[slots]
-        text = raw_text / (float(raw_text.max()) if len(slots) and raw_text.max() else 1.0)
+        text = self.text_values(raw_text)
         fit = self._taxonomy_fit(need, slots)
         near = np.where(
             np.isnan(km), 1.0, np.maximum(0.0, 1.0 - km / np.maximum(self.radius[slots], 1.0))

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.text import Bm25
+from services.matching.domain.text import Bm25, matched_words, relevance
 
 DEFAULT_WEIGHTS = {
     "taxonomy": 0.30,
@@ -132,6 +132,20 @@ def taxonomy_fit(need: Need, provider: Provider, taxonomy: Taxonomy) -> tuple[fl
     )
 
 
+def text_reasons(need: Need, provider: Provider, value: float) -> tuple[str, str]:
+    """The text relevance and the words of the need that the profile shares."""
+    words = matched_words(query_text(need), provider.profile)
+    if not words:
+        return (
+            "Textübereinstimmung: keine gemeinsamen Begriffe",
+            "text relevance: no terms in common",
+        )
+    return (
+        f"Textübereinstimmung {value:.0%}; gemeinsame Begriffe: {', '.join(words)}",
+        f"text relevance {value:.0%}; terms in common: {', '.join(words)}",
+    )
+
+
 def sector_fit(need: Need, provider: Provider) -> tuple[float, str, str]:
     if not provider.sectors:
         return 0.5, "arbeitet branchenübergreifend", "works across sectors"
@@ -157,13 +171,7 @@ def criteria(
     sector, sector_de, sector_en = sector_fit(need, provider)
     return (
         Criterion("taxonomy", weights["taxonomy"], fit, fit_de, fit_en),
-        Criterion(
-            "text",
-            weights["text"],
-            text_value,
-            f"Textübereinstimmung {text_value:.0%}",
-            f"text relevance {text_value:.0%}",
-        ),
+        Criterion("text", weights["text"], text_value, *text_reasons(need, provider, text_value)),
         Criterion("sector", weights["sector"], sector, sector_de, sector_en),
         Criterion("distance", weights["distance"], near, km_de, km_en),
         Criterion(
@@ -225,10 +233,9 @@ def rank(
     ranking.count_vetoes()
     if not eligible:
         return ranking
-    best_text = max(text for _, text in eligible) or 1.0
     scored = []
     for provider, text in eligible:
-        breakdown = criteria(need, provider, taxonomy, text / best_text, weights)
+        breakdown = criteria(need, provider, taxonomy, relevance(text), weights)
         total = round(sum(c.contribution for c in breakdown), 4)
         if breakdown[0].value > 0 or text > 0:
             scored.append(Scored(provider.provider_id, total, breakdown))

@@ -11,6 +11,7 @@ from typing import Any
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
 from services.matching.service import to_need, to_provider
+from tests.matching.evaluation.legacy import LegacyTextIndex
 
 DATASET = Path(__file__).parent / "dataset.json"
 
@@ -37,15 +38,30 @@ def ndcg(ranked: list[str], relevant: dict[str, int], k: int = 5) -> float:
     return dcg / best if best else 0.0
 
 
-def evaluate(weights: dict[str, float] | None = None) -> Quality:
+ONE_CATEGORY = "strategy"  # text alone: every need and every provider in this one category
+
+
+def _one_category(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "categories": [ONE_CATEGORY], "levels": {}}
+
+
+def evaluate(
+    weights: dict[str, float] | None = None, *, version: str = "new", text_alone: bool = False
+) -> Quality:
+    """Rank every case; ``version="old"`` uses the first version's text scorer, ``text_alone``
+    puts every need and provider in one category, so that only the text tells them apart."""
     data = load()
-    index = ProviderIndex(
-        Taxonomy.load(),
-        [to_provider({"doc": doc}) for doc in data["providers"]],
+    docs = [_one_category(d) if text_alone else d for d in data["providers"]]
+    providers = [to_provider({"doc": doc}) for doc in docs]
+    index = (
+        LegacyTextIndex(Taxonomy.load(), providers)
+        if version == "old"
+        else ProviderIndex(Taxonomy.load(), providers)
     )
     hits, total_ndcg, misses, first = 0, 0.0, [], {}
     for case in data["cases"]:
-        need = to_need(case["case_id"], {**case["need"], "company_id": "eval"}, case["company"])
+        need_doc = _one_category(case["need"]) if text_alone else case["need"]
+        need = to_need(case["case_id"], {**need_doc, "company_id": "eval"}, case["company"])
         ranked = [p.provider_id for p in index.rank(need, weights=weights, top=5).proposals]
         relevant: dict[str, int] = case["relevant"]
         first[case["case_id"]] = ranked[0] if ranked else ""
