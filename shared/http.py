@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import APIRouter, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.auth import Admin, GuardedRoute, Staff, Viewer
+from shared.problems import install_problem_details
+from shared.request_guard import refuse_odd_input
 
 __all__ = [
     "Admin",
@@ -65,7 +67,9 @@ def create_http_app(
         title=title,
         version=version,
         lifespan=lifespan,  # type: ignore[arg-type]
+        dependencies=[Depends(refuse_odd_input)],
     )
+    install_problem_details(app)
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)

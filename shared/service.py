@@ -22,7 +22,6 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from faststream.nats import NatsBroker, NatsRouter
-from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.nats.security import NatsSecurity, NatsUserPassword
 from prometheus_client import REGISTRY
 
@@ -32,6 +31,7 @@ from shared.http import create_http_app
 from shared.logging import configure_logging
 from shared.messaging.consumer import GuardedRouter
 from shared.messaging.exhausted import ExhaustedDeliveriesListener
+from shared.messaging.metrics import ConsumerPrometheusMiddleware
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publisher import ensure_streams
 from shared.migrations import migrate, migrations_for
@@ -108,7 +108,9 @@ def create_broker(settings: ServiceSettings) -> NatsBroker:
         security=_security(settings),
         name=settings.service_name,
         graceful_timeout=settings.graceful_timeout_seconds,
-        middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)],
+        middlewares=[
+            ConsumerPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)
+        ],
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
         max_reconnect_attempts=-1,
     )

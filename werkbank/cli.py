@@ -376,9 +376,9 @@ def import_file(
         console.print(f"[red]matching is not reachable at {urls['matching']}[/]: `make up`")
         raise typer.Exit(3) from None
     if answer.status_code == 422 and not as_json:
-        detail = answer.json().get("detail", {})
-        console.print(f"[red]{file.name}: {detail.get('message', 'refused')}[/]")
-        _show(detail.get("errors", []), False, ("row", "field", "message"), "Errors")
+        problem = answer.json()
+        console.print(f"[red]{file.name}: {problem.get('detail', 'refused')}[/]")
+        _show(problem.get("errors", []), False, ("row", "field", "message"), "Errors")
         raise typer.Exit(1)
     if answer.status_code >= 400:
         console.print(f"[red]matching answered {answer.status_code}[/]: {answer.text}")

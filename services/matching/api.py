@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 from typing import Annotated, Any
 
 import asyncpg
@@ -197,9 +198,10 @@ async def import_records(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             f"an import may hold at most {MAX_IMPORT_BYTES // 1_000_000} MB",
         )
-    text = body.decode("utf-8-sig", errors="replace")
-    is_csv = "csv" in request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "")
+    is_csv = "csv" in content_type
     try:
+        text = imports.decode_upload(body, _charset(content_type))
         records = imports.records_from_csv(text) if is_csv else imports.records_from_json(text)
         parsed = imports.validate(kind, records)
     except imports.UnreadableFileError as exc:
@@ -230,6 +232,13 @@ async def import_records(
         for identifier, model in parsed.rows:
             created += await _store(conn, kind, identifier, model)
     return {"kind": kind, "created": created, "updated": len(parsed.rows) - created}
+
+
+def _charset(content_type: str) -> str | None:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    return charset if isinstance(charset, str) else None
 
 
 async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: Any) -> bool:

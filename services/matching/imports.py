@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import charset_normalizer
 from pydantic import BaseModel, ValidationError
 
 from services.matching.schemas import CompanyIn, NeedIn, ProviderIn
@@ -38,12 +40,56 @@ class Parsed:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Spreadsheets saved on German Windows without "UTF-8" are Windows-1252 (a superset of
+# Latin-1 for printable text); guessing any other single-byte code page turns "Müller" into
+# "Mﮰller", so those are refused instead.
+FALLBACK_ENCODING = "cp1252"
+
+
+def decode_upload(body: bytes, charset: str | None) -> str:
+    """The text of an uploaded file: by its BOM, the declared charset, UTF-8, UTF-16 without
+    BOM, or Windows-1252; never with replacement characters."""
+    encoding = next((name for bom, name in _BOMS if body.startswith(bom)), None) or charset
+    candidates = [encoding] if encoding else ["utf-8", _wide_encoding(body), FALLBACK_ENCODING]
+    for candidate in filter(None, candidates):
+        try:
+            text = body.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _plausible(text):
+            return text
+    msg = f"cannot read the file as {encoding or 'UTF-8 or Windows-1252'}; save it as UTF-8"
+    raise UnreadableFileError(msg)
+
+
+def _wide_encoding(body: bytes) -> str | None:
+    guess = charset_normalizer.from_bytes(body[:65536]).best()
+    if guess is not None and guess.encoding.startswith(("utf_16", "utf_32")):
+        return guess.encoding
+    return None
+
+
+def _plausible(text: str) -> bool:
+    return not any(ord(char) < 32 and char not in "\t\r\n" for char in text[:65536])
+
+
 def records_from_csv(text: str) -> list[dict[str, Any]]:
     """One row per record. Lists are separated by ';', levels as 'code:level;…', one contact
     from the contact_* columns (contact_id, contact_name, contact_email, contact_phone,
     contact_locale, contact_sms_consent)."""
     reader = csv.DictReader(io.StringIO(text))
-    return [_record(row) for row in reader]
+    try:
+        return [_record(row) for row in reader]
+    except csv.Error as exc:
+        msg = f"not readable as CSV near line {reader.line_num}: {exc}"
+        raise UnreadableFileError(msg) from exc
 
 
 def _record(row: dict[str, str]) -> dict[str, Any]:

@@ -47,15 +47,19 @@ def new_event_id() -> uuid.UUID:
 
 
 class Envelope(BaseModel, Generic[DataT]):
-    """What travels on the wire. ``id`` doubles as the ``Nats-Msg-Id`` header."""
+    """What travels on the wire. ``id`` doubles as the ``Nats-Msg-Id`` header.
+
+    ``id`` and ``time`` have no defaults: an event received without them would get a new id
+    on each delivery, and the inbox could not recognise it. ``wrap`` sets them when producing.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     specversion: Literal["1.0"] = "1.0"
-    id: uuid.UUID = Field(default_factory=new_event_id)
+    id: uuid.UUID
     type: str
     source: str = Field(min_length=1, description="The service that emitted the event.")
-    time: AwareDatetime = Field(default_factory=utc_now)
+    time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = Field(default=1, ge=1)
     correlationid: str = Field(min_length=1, description="One id for the whole flow.")
@@ -74,6 +78,13 @@ class Envelope(BaseModel, Generic[DataT]):
         payload_type = getattr(self.data, "type", None)
         if isinstance(payload_type, str) and payload_type != self.type:
             msg = f"envelope type {self.type!r} does not match payload type {payload_type!r}"
+            raise ValueError(msg)
+        known = getattr(type(self.data), "schema_version", 1)
+        if self.schemaversion > known:
+            msg = (
+                f"unknown schema version {self.schemaversion} of {self.type!r} "
+                f"(this service reads up to version {known})"
+            )
             raise ValueError(msg)
         return self
 
@@ -105,6 +116,7 @@ def wrap(
     correlation = correlation_id or (causation.correlationid if causation else None)
     return Envelope[DataT](
         id=event_id or new_event_id(),
+        time=utc_now(),
         type=event_type,
         source=source,
         schemaversion=getattr(type(event), "schema_version", 1),

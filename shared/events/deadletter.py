@@ -19,7 +19,13 @@ class EventDeadLettered(Event):
     consumer: str
     original_subject: str
     original_headers: dict[str, str]
-    original_body: str = Field(description="The original body, UTF-8 (undecodable bytes replaced)")
+    original_body: str = Field(
+        description="The original body, UTF-8 (undecodable bytes replaced); its beginning only "
+        "when ``original_truncated``"
+    )
+    original_truncated: bool = False
+    original_size: int | None = Field(default=None, ge=0, description="Bytes of the original body")
+    original_sha256: str | None = Field(default=None, description="SHA-256 of the original body")
     original_msg_id: str | None = None
     reason: str
     error_type: str

@@ -65,6 +65,10 @@ class ConsumerSpec:
     workers: int = 1
     # Only these subjects of ``subject`` reach the consumer: the others are never fetched.
     filter_subjects: tuple[str, ...] = ()
+    # A larger body is refused (dead-lettered) before it is decoded.
+    max_event_bytes: int = 256 * 1024
+    # Deeper JSON is refused before validation: no event of ours nests deeper than a few levels.
+    max_event_depth: int = 32
 
     @property
     def dead_letter_subject(self) -> str:

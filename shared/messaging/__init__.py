@@ -1,11 +1,7 @@
 """Reliable messaging over NATS JetStream: publishing, outbox, inbox, retries and dead letters."""
 
-from shared.messaging.consumer import (
-    DeliveryGuard,
-    PermanentError,
-    reliable_router,
-    reliable_subscriber,
-)
+from shared.messaging.consumer import DeliveryGuard, reliable_router, reliable_subscriber
+from shared.messaging.errors import PermanentError
 from shared.messaging.inbox import claim, handle_once
 from shared.messaging.outbox import OutboxRelay, enqueue
 from shared.messaging.publisher import ensure_streams, headers_for, publish

@@ -11,6 +11,7 @@ If the dead letter itself cannot be published, the event is nak'ed: nothing is l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -34,6 +35,8 @@ from shared.events.base import utc_now, wrap
 from shared.events.deadletter import EventDeadLettered
 from shared.events.streams import ConsumerSpec
 from shared.logging import correlation_id
+from shared.messaging.decoding import EventRefusedError, event_decoder
+from shared.messaging.errors import PermanentError
 from shared.messaging.publisher import CORRELATION_ID, MSG_ID, publish
 
 log = logging.getLogger(__name__)
@@ -54,20 +57,43 @@ HANDLER_SECONDS = Histogram(
 )
 
 
-class PermanentError(Exception):
-    """An error that no retry can fix; the event goes straight to the dead letters."""
+# A dead letter must fit into one NATS message (1 MiB by default) with room to spare.
+DEAD_LETTER_BODY_LIMIT = 64 * 1024
+_HEADER_LIMIT = 512
+_REASON_LIMIT = 2000
 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         problems = [
-            f"{'.'.join(str(part) for part in err['loc']) or '<body>'}: {err['msg']}"
+            f"{'.'.join(str(part)[:100] for part in err['loc']) or '<body>'}: {err['msg']}"
             for err in exc.errors()[:10]
         ]
-        return "invalid payload: " + "; ".join(problems)
+        return ("invalid payload: " + "; ".join(problems))[:_REASON_LIMIT]
     if isinstance(exc, json.JSONDecodeError):
         return f"invalid JSON: {exc.msg} at position {exc.pos}"
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, EventRefusedError):
+        return str(exc)[:_REASON_LIMIT]
+    return f"{type(exc).__name__}: {exc}"[:_REASON_LIMIT]
+
+
+def original_fields(raw: Msg) -> dict[str, Any]:
+    """The original message's fields of a dead letter: a large body only by its beginning."""
+    body = raw.data or b""
+    headers = {
+        str(k)[:_HEADER_LIMIT]: str(v)[:_HEADER_LIMIT] for k, v in (raw.headers or {}).items()
+    }
+    fields: dict[str, Any] = {
+        "original_subject": raw.subject[:_HEADER_LIMIT],
+        "original_headers": dict(list(headers.items())[:32]),
+        "original_size": len(body),
+        "original_sha256": hashlib.sha256(body).hexdigest(),
+    }
+    if len(body) > DEAD_LETTER_BODY_LIMIT:
+        body = body[:DEAD_LETTER_BODY_LIMIT]
+        fields["original_truncated"] = True
+    fields["original_body"] = body.decode("utf-8", errors="replace")
+    return fields
 
 
 class DeliveryGuard:
@@ -86,13 +112,12 @@ class DeliveryGuard:
     async def dead_letter(
         self, broker: NatsBroker, raw: Msg, exc: BaseException, delivered: int
     ) -> None:
-        headers = {str(k): str(v) for k, v in (raw.headers or {}).items()}
+        original = original_fields(raw)
+        headers: dict[str, str] = original["original_headers"]
         event = EventDeadLettered(
             service=self.spec.service,
             consumer=self.spec.durable,
-            original_subject=raw.subject,
-            original_headers=headers,
-            original_body=raw.data.decode("utf-8", errors="replace"),
+            **original,
             original_msg_id=headers.get(MSG_ID),
             reason=_reason(exc),
             error_type=type(exc).__name__,
@@ -210,7 +235,8 @@ class _GuardScope(BaseMiddleware):
 
 def _is_permanent(exc: Exception) -> bool:
     return isinstance(
-        exc, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PermanentError
+        exc,
+        ValidationError | json.JSONDecodeError | UnicodeError | RecursionError | PermanentError,
     )
 
 
@@ -251,5 +277,6 @@ def reliable_subscriber(router: NatsRouter, spec: ConsumerSpec) -> Callable[[Any
         ack_policy=AckPolicy.ACK,
         max_workers=spec.workers,
         title=spec.durable,
+        decoder=event_decoder(spec),
     )
     return subscriber

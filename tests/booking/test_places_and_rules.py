@@ -120,9 +120,9 @@ async def test_staff_get_422_naming_the_field_and_the_reason_for_an_impossible_t
         for start, reason in reasons.items():
             refused = await staff.post(url, json={"start": start})
             assert refused.status_code == 422, start
-            detail = refused.json()["detail"]
-            assert detail["field"] == "start"
-            assert reason in detail["message"], detail
+            [error] = refused.json()["errors"]
+            assert error["field"] == "start"
+            assert reason in error["message"], error
         moved = await staff.post(url, json={"start": "2027-03-04T10:00:00+01:00"})
         assert moved.status_code == 200, moved.text
 

@@ -67,6 +67,7 @@ def test_an_envelope_round_trips_through_json() -> None:
 def test_an_envelope_converts_local_times_to_utc() -> None:
     berlin = timezone(timedelta(hours=1))
     envelope = Envelope[MatchRequested](
+        id=uuid.uuid4(),
         type="matching.match.requested",
         source="matching",
         correlationid="c",
@@ -79,6 +80,7 @@ def test_an_envelope_converts_local_times_to_utc() -> None:
 def test_an_envelope_refuses_naive_times_and_a_type_that_differs_from_its_payload() -> None:
     with pytest.raises(ValidationError, match="time"):
         Envelope[MatchRequested](
+            id=uuid.uuid4(),
             type="matching.match.requested",
             source="matching",
             correlationid="c",
@@ -87,8 +89,32 @@ def test_an_envelope_refuses_naive_times_and_a_type_that_differs_from_its_payloa
         )
     with pytest.raises(ValidationError, match="does not match"):
         Envelope[MatchRequested](
-            type="matching.match.accepted", source="matching", correlationid="c", data=request()
+            id=uuid.uuid4(),
+            time=datetime.now(UTC),
+            type="matching.match.accepted",
+            source="matching",
+            correlationid="c",
+            data=request(),
         )
+
+
+@pytest.mark.parametrize("field", ["id", "time"])
+def test_a_received_envelope_without_id_or_time_is_refused(field: str) -> None:
+    # With a default, an id-less event would get a new id on every delivery: the inbox could
+    # never recognise it as a repeat.
+    wire = wrap(request(), source="matching").model_dump(mode="json")
+    del wire[field]
+    with pytest.raises(ValidationError, match=field):
+        Envelope[MatchRequested].model_validate(wire)
+
+
+def test_an_envelope_of_an_unknown_schema_version_is_refused() -> None:
+    wire = wrap(request(), source="matching").model_dump(mode="json")
+    wire["schemaversion"] = 99
+    with pytest.raises(ValidationError, match="unknown schema version 99"):
+        Envelope[MatchRequested].model_validate(wire)
+    wire["schemaversion"] = 1
+    assert Envelope[MatchRequested].model_validate(wire).schemaversion == 1
 
 
 def test_events_are_immutable() -> None:

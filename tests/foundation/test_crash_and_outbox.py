@@ -18,7 +18,7 @@ from shared.migrations import migrate, migrations_for
 from shared.service import create_broker
 from shared.settings import ServiceSettings
 from tests.support.harness import ServiceProcess, eventually, nats_client, publish
-from tests.support.probe import MIGRATIONS, ProbeHappened, probe_subject
+from tests.support.probe import MIGRATIONS, ProbeHappened, probe_happened, probe_subject
 from tests.support.streams import read_all
 from werkbank.stack import StackInfo
 
@@ -59,7 +59,7 @@ async def test_an_event_whose_consumer_is_killed_before_the_ack_is_handled_once_
     process = probe_process(stack, run)
     await process.start()
     try:
-        event = wrap(ProbeHappened(action="slow", seconds=1.5), source="tests")
+        event = wrap(probe_happened(run, action="slow", seconds=1.5), source="tests")
         await publish(client, event, probe_subject(run))
 
         async def handler_started() -> bool:

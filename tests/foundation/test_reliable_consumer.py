@@ -19,7 +19,14 @@ from shared.events.base import Envelope, wrap
 from shared.events.deadletter import EventDeadLettered
 from shared.messaging.exhausted import ExhaustedDeliveriesListener
 from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
-from tests.support.probe import ProbeHappened, ProbeSettings, build, probe_spec, probe_subject
+from tests.support.probe import (
+    ProbeHappened,
+    ProbeSettings,
+    build,
+    probe_happened,
+    probe_spec,
+    probe_subject,
+)
 from tests.support.streams import read_all
 from werkbank.stack import StackInfo
 
@@ -52,8 +59,8 @@ async def client(stack: StackInfo) -> AsyncIterator[NatsClient]:
         yield connected
 
 
-def probe_event(action: str = "ok", **extra: Any) -> Envelope[ProbeHappened]:
-    return wrap(ProbeHappened(action=action, **extra), source="tests")  # type: ignore[arg-type]
+def probe_event(run: str, action: str = "ok", **extra: Any) -> Envelope[ProbeHappened]:
+    return wrap(probe_happened(run, action=action, **extra), source="tests")
 
 
 async def effects(db: asyncpg.Connection, event_id: uuid.UUID) -> int:
@@ -76,7 +83,7 @@ async def dead_letters(client: NatsClient, run: str) -> list[EventDeadLettered]:
 async def test_an_event_published_twice_with_the_same_id_is_handled_once(
     probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
 ) -> None:
-    event = probe_event()
+    event = probe_event(run_id)
     first = await publish(client, event, probe_subject(run_id))
     second = await publish(client, event, probe_subject(run_id))
     assert second.duplicate, "JetStream should recognise the second publish as a duplicate"
@@ -86,7 +93,7 @@ async def test_an_event_published_twice_with_the_same_id_is_handled_once(
         return await effects(db, event.id) == 1
 
     await eventually(handled)
-    later = probe_event()
+    later = probe_event(run_id)
     await publish(client, later, probe_subject(run_id))
     await eventually(lambda: _has_effect(db, later.id))
     assert await effects(db, event.id) == 1
@@ -99,7 +106,7 @@ async def _has_effect(db: asyncpg.Connection, event_id: uuid.UUID) -> bool:
 async def test_a_redelivered_event_is_acknowledged_without_a_second_effect(
     probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
 ) -> None:
-    event = probe_event()
+    event = probe_event(run_id)
     # Two different message ids carrying the same event id: JetStream stores both,
     # so only the inbox stands between the handler and a second effect.
     await publish(client, event, probe_subject(run_id))
@@ -119,7 +126,7 @@ async def test_a_failing_handler_is_retried_with_a_delay_then_dead_lettered_with
     probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
 ) -> None:
     spec = probe_spec(run_id)
-    event = probe_event("fail")
+    event = probe_event(run_id, "fail")
     await publish(client, event, probe_subject(run_id))
 
     async def dead_lettered() -> bool:
@@ -143,7 +150,7 @@ async def test_a_failing_handler_is_retried_with_a_delay_then_dead_lettered_with
 async def test_a_permanent_error_is_dead_lettered_without_retries(
     probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
 ) -> None:
-    event = probe_event("permanent")
+    event = probe_event(run_id, "permanent")
     await publish(client, event, probe_subject(run_id))
 
     async def dead_lettered() -> bool:
@@ -158,12 +165,12 @@ async def test_a_permanent_error_is_dead_lettered_without_retries(
 async def test_an_invalid_payload_is_dead_lettered_at_once_and_the_consumer_goes_on(
     probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
 ) -> None:
-    bad = probe_event()
+    bad = probe_event(run_id)
     broken_body = bad.to_bytes().replace(b'"action":"ok"', b'"action":"explode"')
     await publish(client, bad, probe_subject(run_id), body=broken_body)
-    not_json = probe_event()
+    not_json = probe_event(run_id)
     await publish(client, not_json, probe_subject(run_id), body=b"{this is not json")
-    good = probe_event()
+    good = probe_event(run_id)
     await publish(client, good, probe_subject(run_id))
 
     await eventually(lambda: _has_effect(db, good.id))
@@ -208,7 +215,7 @@ async def test_an_event_never_acknowledged_is_dead_lettered_when_its_deliveries_
     listener = ExhaustedDeliveriesListener(client, [spec])
     await listener.start(probe.runtime.broker)
     try:
-        event = probe_event()
+        event = probe_event(f"{run_id}x")
         await publish(client, event, spec.subject)
         sub = await js.pull_subscribe_bind(spec.durable, spec.stream.name)
         for _ in range(3):  # the third pull finds the event exhausted
@@ -235,7 +242,7 @@ async def test_the_cli_lists_dead_letters_with_their_reason_and_replays_them(
 
     from werkbank.cli import app
 
-    event = probe_event("permanent")
+    event = probe_event(run_id, "permanent")
     await publish(client, event, probe_subject(run_id))
 
     async def dead_lettered() -> bool:

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import asyncpg
 from faststream.nats import NatsRouter
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.events.base import Envelope, Event
@@ -36,13 +37,21 @@ class ProbeSettings(ServiceSettings):
 
 
 class ProbeHappened(Event):
-    type: Literal["matching.probe.happened"] = "matching.probe.happened"
+    # Each test run has a subject of its own, and an event's type is its subject.
+    type: str = Field(
+        default="matching.probe.happened", pattern=r"^matching\.probe\.([\w-]+\.)?happened$"
+    )
     action: Literal["ok", "fail", "permanent", "slow"] = "ok"
     seconds: float = 0.0
 
 
 def probe_subject(run: str) -> str:
-    return f"matching.probe.{run}"
+    return f"matching.probe.{run}.happened"
+
+
+def probe_happened(run: str, **fields: Any) -> ProbeHappened:
+    """A probe event of the run ``run`` (on its subject)."""
+    return ProbeHappened(type=probe_subject(run), **fields)
 
 
 def probe_spec(run: str) -> ConsumerSpec:
@@ -50,7 +59,8 @@ def probe_spec(run: str) -> ConsumerSpec:
         service="probe",
         durable=f"probe-{run}",
         stream=MATCHING_STREAM,
-        subject=probe_subject(run),
+        # Any subject of the run reaches the probe: the hostile-event tests publish junk on them.
+        subject=f"matching.probe.{run}.>",
         max_deliver=3,
         ack_wait=timedelta(seconds=2),
         backoff=(0.3, 0.6, 1.2),

@@ -64,9 +64,14 @@ def verify(secret: bytes, token: str, now: datetime, *, purpose: str = RSVP) -> 
         sequence = int(version[0]) if version else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidTokenError("malformed token") from exc
-    if not hmac.compare_digest(signature, _sign(secret, payload, purpose)):
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
+    expected = _sign(secret, payload, purpose).encode()
+    if not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected):
         raise InvalidTokenError("bad signature")
-    expires = datetime.fromtimestamp(int(expiry), tz=now.tzinfo)
+    try:
+        expires = datetime.fromtimestamp(int(expiry), tz=now.tzinfo)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidTokenError("malformed token") from exc
     if expires < now:
         raise InvalidTokenError("expired")
     return RsvpClaim(meeting_id, contact_id, expires, sequence)
