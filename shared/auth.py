@@ -82,6 +82,10 @@ class AuthenticationError(Exception):
     """The credentials are missing, malformed, expired or not trusted (401)."""
 
 
+class MissingCredentialsError(AuthenticationError):
+    """No bearer token at all (RFC 6750: a bare ``WWW-Authenticate: Bearer`` challenge)."""
+
+
 class AuthConfigurationError(Exception):
     """The service has neither an issuer nor the static token (503)."""
 
@@ -245,7 +249,7 @@ def _static_actor() -> Actor:
 def _bearer_token(headers: Headers) -> str:
     value = headers.get("authorization")
     if value is None:
-        raise AuthenticationError("no bearer token")
+        raise MissingCredentialsError("no bearer token")
     scheme, _, token = value.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -297,11 +301,14 @@ def authenticator_of(app: Any) -> Authenticator:
     return found
 
 
-def _unauthorized(reason: str) -> HTTPException:
+def _unauthorized(error: AuthenticationError) -> HTTPException:
+    challenge = "Bearer"
+    if not isinstance(error, MissingCredentialsError):
+        challenge = 'Bearer error="invalid_token"'
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
-        f"not signed in: {reason}",
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        f"not signed in: {error}",
+        headers={"WWW-Authenticate": challenge},
     )
 
 
@@ -317,7 +324,7 @@ async def _actor_for(request: Request, role: Role) -> Actor:
         except AuthConfigurationError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
         except AuthenticationError as exc:
-            raise _unauthorized(str(exc)) from exc
+            raise _unauthorized(exc) from exc
         request.state.actor = actor
     if not actor.may(role):
         raise _forbidden(role)
