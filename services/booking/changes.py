@@ -10,7 +10,7 @@ import asyncpg
 from services.booking import repository
 from services.booking.domain.calendar import MeetingType, Room, Venue, padded
 from services.booking.invitations import build_calendar, with_rsvp_links
-from services.booking.places import DEFAULT_VENUE, venue_from_doc, wishes_of
+from services.booking.places import DEFAULT_VENUE, usable_venues, wishes_of
 from services.booking.service import (
     SOURCE,
     NotFoundError,
@@ -39,10 +39,8 @@ async def live_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, A
 
 
 async def venue_of(conn: asyncpg.Connection, details: MeetingDetails) -> Venue:
-    docs = await repository.venues(conn) or [DEFAULT_VENUE]
-    return venue_from_doc(
-        next((v for v in docs if v["venue_id"] == details.place.venue_id), docs[0])
-    )
+    venues = usable_venues(await repository.venues(conn)) or usable_venues([DEFAULT_VENUE])
+    return next((v for v in venues if v.venue_id == details.place.venue_id), venues[0])
 
 
 def attendee_of(details: MeetingDetails, contact_id: str) -> Attendee:

@@ -6,9 +6,10 @@ from datetime import date, time
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from services.booking import places_repository, repository
+from services.booking.domain.calendar import GERMAN_SUBDIVISIONS
 from services.booking.places import DEFAULT_VENUE
 from shared.auth import Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
@@ -78,12 +79,24 @@ class VenueIn(BaseModel):
     address: str = Field(default="", max_length=300)
     kind: Literal["in_person", "virtual"] = "in_person"
     video_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
-    state: str = Field(default="NW", pattern=r"^[A-Z]{2}$")
+    state: str = Field(
+        default="NW",
+        description="The German state (or Augsburg) whose public holidays close the venue",
+        json_schema_extra={"enum": list[JsonValue](sorted(GERMAN_SUBDIVISIONS))},
+    )
     opening: dict[Weekday, tuple[time, time]] = Field(
         default_factory=dict, description='Local opening hours, e.g. {"0": ["09:00", "17:00"]}'
     )
     closures: list[date] = Field(default_factory=list, max_length=1000)
     rooms: list[VenueRoomIn] = Field(default_factory=list)
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, state: str) -> str:
+        if state not in GERMAN_SUBDIVISIONS:
+            msg = f"unknown state; one of {', '.join(sorted(GERMAN_SUBDIVISIONS))}"
+            raise ValueError(msg)
+        return state
 
     @model_validator(mode="after")
     def _kind_fits(self) -> Self:

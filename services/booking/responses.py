@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -22,6 +21,7 @@ from services.booking.domain.calendar import Room, find_slots
 from services.booking.places import wishes_of
 from services.booking.service import SOURCE, NotFoundError, meeting_type
 from services.booking.settings import BookingSettings
+from shared.contacts import zone_or_berlin
 from shared.events.base import wrap
 from shared.events.booking import (
     Attendee,
@@ -66,7 +66,7 @@ async def rsvp_page(conn: asyncpg.Connection, claim: rsvp.RsvpClaim) -> RsvpPage
 def page_values(page: RsvpPage) -> dict[str, Any]:
     """The page's texts, in the attendee's time zone."""
     contact = page.attendee.contact
-    zone = ZoneInfo(contact.timezone)
+    zone = zone_or_berlin(contact.timezone)
     start, end = page.details.start.astimezone(zone), page.details.end.astimezone(zone)
     place = page.details.place
     where = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from services.booking.invitations import build_calendar, prepare_calendar, rsvp_
 from services.booking.places import (
     DEFAULT_VENUE,
     Wishes,
-    venue_from_doc,
+    usable_venues,
     wishes_of,
     wishes_of_many,
 )
@@ -46,6 +47,7 @@ from shared.messaging import PermanentError, enqueue, inbox
 from shared.messaging.outbox import enqueue_all
 
 SOURCE = "booking"
+log = logging.getLogger(__name__)
 
 
 class NotFoundError(LookupError):
@@ -88,19 +90,29 @@ def best_slots(
     count: int,
     room_offset: int = 0,
 ) -> tuple[Venue, list[Slot]] | None:
-    """The best slots at the first venue (in the staff's order) that has any."""
+    """The best slots at the first venue (in the staff's order) that has any. A venue whose
+    search fails is logged and passed over: one broken venue never stops the others."""
+    if wishes.unreadable:
+        raise PermanentError(f"unreadable availability of {', '.join(wishes.unreadable)}")
     for venue in venues:
-        slots = find_slots(
-            venue,
-            kind,
-            now,
-            busy,
-            people,
-            count=count,
-            provider=wishes.provider,
-            company=wishes.company,
-            room_offset=room_offset,
-        )
+        try:
+            slots = find_slots(
+                venue,
+                kind,
+                now,
+                busy,
+                people,
+                count=count,
+                provider=wishes.provider,
+                company=wishes.company,
+                room_offset=room_offset,
+            )
+        except (KeyError, TypeError, ValueError, NotImplementedError) as exc:
+            log.error(
+                "venue skipped: slot search failed",
+                extra={"venue_id": venue.venue_id, "error": type(exc).__name__},
+            )
+            continue
         if slots:
             return venue, slots
     return None
@@ -124,7 +136,7 @@ async def book_match(
     match = envelope.data
     if await repository.meeting_for_match(conn, match.match_id):
         return None
-    venues = [venue_from_doc(doc) for doc in await repository.venues(conn) or [DEFAULT_VENUE]]
+    venues = usable_venues(await repository.venues(conn) or [DEFAULT_VENUE])
     kind = meeting_type(settings)
     wishes = await wishes_of(conn, match.provider.party_id, match.company.party_id)
     people = [f"provider:{match.provider.party_id}", f"company:{match.company.party_id}"]
@@ -299,7 +311,7 @@ async def book_group(
     if not todo:
         await inbox.claim_all(conn, consumer, claims)
         return outcomes
-    venues = [venue_from_doc(doc) for doc in await repository.venues(conn) or [DEFAULT_VENUE]]
+    venues = usable_venues(await repository.venues(conn) or [DEFAULT_VENUE])
     kind = meeting_type(settings)
     pairs = [_party_ids(envelopes[at].data) for at in todo]
     wishes = await wishes_of_many(conn, pairs)
@@ -323,16 +335,20 @@ async def book_group(
         envelope = envelopes[at]
         provider_id, company_id = _party_ids(envelope.data)
         people = [f"provider:{provider_id}", f"company:{company_id}"]
-        found = best_slots(
-            venues,
-            kind,
-            now,
-            index,
-            people,
-            wishes[(provider_id, company_id)],
-            settings.options,
-            zlib.crc32(envelope.data.match_id.encode()),
-        )
+        try:
+            found = best_slots(
+                venues,
+                kind,
+                now,
+                index,
+                people,
+                wishes[(provider_id, company_id)],
+                settings.options,
+                zlib.crc32(envelope.data.match_id.encode()),
+            )
+        except PermanentError as exc:
+            outcomes[at] = exc
+            continue
         if found is None:
             outcomes[at] = PermanentError(
                 f"no free slot within {settings.horizon_days} days for match "

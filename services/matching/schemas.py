@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.events.common import Contact, ServiceType
+from shared.contacts import ContactIn
+from shared.events.common import ServiceType
 
 MAX_TEXT = 5000
 
@@ -24,7 +25,7 @@ class CompanyIn(Body):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     languages: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
-    contacts: list[Contact] = Field(min_length=1)
+    contacts: list[ContactIn] = Field(min_length=1)
 
 
 class ProviderIn(Body):
@@ -52,7 +53,7 @@ class ProviderIn(Body):
     references: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=20
     )
-    contacts: list[Contact] = Field(min_length=1)
+    contacts: list[ContactIn] = Field(min_length=1)
 
     @model_validator(mode="after")
     def consistent(self) -> ProviderIn:

@@ -121,7 +121,11 @@ def smtp_errors_classified() -> Iterator[None]:
 async def send_email(
     pool: SmtpPool, message: Message, sender: str, recipient: str, on_accepted: Accepted
 ) -> None:
-    body = rendered(message)
+    try:
+        body = rendered(message)
+    except (ValueError, UnicodeError, TypeError) as exc:  # HeaderParseError is a ValueError
+        msg = f"the message cannot be rendered: {type(exc).__name__}"
+        raise PermanentDeliveryError(msg) from exc
     with smtp_errors_classified():
         async with pool.connection() as client:
             await client.mail(sender)

@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from email.message import Message
 from typing import Any
 from weakref import WeakValueDictionary
+from zoneinfo import ZoneInfoNotFoundError
 
 import asyncpg
 from prometheus_client import Counter
@@ -43,9 +45,10 @@ from services.notify.senders import (
 )
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
+from shared.contacts import is_known_timezone
 from shared.db import Pool, transaction
 from shared.events.base import Envelope, utc_now, wrap
-from shared.events.booking import BookingEvent, MeetingDetails, ReminderDue
+from shared.events.booking import Attendee, BookingEvent, MeetingDetails, ReminderDue
 from shared.events.notify import Channel, NotificationDelivered, NotificationFailed
 from shared.messaging import PermanentError
 from shared.messaging.outbox import enqueue_all
@@ -83,12 +86,19 @@ class DeliveriesPendingError(Exception):
     """Some deliveries failed for now; the event comes back after a delay."""
 
 
+class RenderingError(Exception):
+    """The message for one recipient cannot be built: permanent, for that delivery alone."""
+
+
 def planned_rows(event: Any) -> list[dict[str, Any]]:
+    """One row per planned delivery. A recipient whose data cannot be used (an unknown time
+    zone, say) gets a row with its ``problem``: that delivery fails, and the others go out."""
     details = event.meeting
     sequence = event.lead_minutes if isinstance(event, ReminderDue) else event.calendar.sequence
     attendees = {a.contact.contact_id: a for a in details.attendees}
     rows = []
     for item in plan(event):
+        values, problem = _values_or_problem(details, attendees[item.contact_id])
         rows.append(
             {
                 **asdict(item),
@@ -96,10 +106,22 @@ def planned_rows(event: Any) -> list[dict[str, Any]]:
                 "sequence": sequence,
                 "organizer_name": details.organizer.name,
                 "organizer_email": str(details.organizer.email),
-                "values": values_for(details, attendees[item.contact_id]),
+                "values": values,
+                **({"problem": problem} if problem else {}),
             }
         )
     return rows
+
+
+def _values_or_problem(
+    details: MeetingDetails, attendee: Attendee
+) -> tuple[dict[str, str], str | None]:
+    if not is_known_timezone(attendee.contact.timezone):
+        return {}, "the contact's time zone is not an IANA time zone"
+    try:
+        return values_for(details, attendee), None
+    except (ValueError, KeyError, TypeError, ZoneInfoNotFoundError) as exc:
+        return {}, f"the contact's data cannot be used ({type(exc).__name__})"
 
 
 async def deliver_events(
@@ -248,6 +270,8 @@ def _to_send_now(
     for item in attempts:
         if item.delivery in accepted:  # sent by an attempt that died before its commit
             _record_sent(item, accepted[item.delivery], now)
+        elif problem := item.row["payload"].get("problem"):
+            _record_failed(item, "failed", problem, permanent=True)
         elif (hold := _hold_until(settings, item.row, now, sent)) is not None:
             item.change = repository.StatusChange(item.delivery, "held", not_before=hold)
             item.outcome = "held"
@@ -302,6 +326,8 @@ async def _send_one(outbound: Outbound, item: _Attempt, max_attempts: int) -> No
         await _send(outbound, row["channel"], row["payload"], item.delivery, on_accepted)
     except (PermanentDeliveryError, InvalidNumberError, InvalidAddressError) as exc:
         _record_failed(item, "failed", str(exc), permanent=True)
+    except RenderingError as exc:
+        _record_failed(item, "failed", f"the message cannot be built: {exc}", permanent=True)
     except TransientError as exc:
         if row["attempts"] + 1 >= max_attempts:
             _record_failed(item, "dead", str(exc), permanent=False)
@@ -325,44 +351,54 @@ def _record_sent(item: _Attempt, sent_id: str, now: datetime) -> None:
 async def _send(
     outbound: Outbound, channel: str, payload: dict[str, Any], delivery: str, on_sent: Accepted
 ) -> None:
-    settings = outbound.settings
     if channel == "email":
-        subject, text, html = outbound.texts.email(
-            payload["locale"], payload["kind"], **payload["values"]
-        )
-        mail_id = message_id(
-            payload["meeting_id"],
-            payload["sequence"],
-            payload["recipient"],
-            payload["kind"],
-            settings.message_id_domain,
-        )
-        email = Email(
-            sender_name=payload["organizer_name"],
-            sender=payload["organizer_email"],
-            recipient_name=payload["name"],
-            recipient=payload["recipient"],
-            subject=subject,
-            text=text,
-            html=html,
-            ics=payload["ics"],
-            message_id=mail_id,
-            reply_to=settings.reply_to,
-            date=outbound.clock(),
-        )
-        message = imip_message(email)
-        await send_email(
-            outbound.smtp,
-            message,
-            ascii_address(email.sender),
-            ascii_address(email.recipient),
-            on_sent,
-        )
+        try:
+            message, sender, recipient = _email_of(outbound, payload)
+        except InvalidAddressError:
+            raise
+        except Exception as exc:
+            raise RenderingError(type(exc).__name__) from exc
+        await send_email(outbound.smtp, message, sender, recipient, on_sent)
         return
-    text = outbound.texts.render(
-        payload["locale"], f"{payload['kind']}.sms.txt", **payload["values"]
+    try:
+        number = e164(payload["recipient"])
+        text = outbound.texts.render(
+            payload["locale"], f"{payload['kind']}.sms.txt", **payload["values"]
+        )
+    except InvalidNumberError:
+        raise
+    except Exception as exc:
+        raise RenderingError(type(exc).__name__) from exc
+    await outbound.sms.send(number, text.strip(), delivery, on_sent)
+
+
+def _email_of(outbound: Outbound, payload: dict[str, Any]) -> tuple[Message, str, str]:
+    """The message, the envelope sender and the envelope recipient."""
+    settings = outbound.settings
+    subject, text, html = outbound.texts.email(
+        payload["locale"], payload["kind"], **payload["values"]
     )
-    await outbound.sms.send(e164(payload["recipient"]), text.strip(), delivery, on_sent)
+    mail_id = message_id(
+        payload["meeting_id"],
+        payload["sequence"],
+        payload["recipient"],
+        payload["kind"],
+        settings.message_id_domain,
+    )
+    email = Email(
+        sender_name=payload["organizer_name"],
+        sender=payload["organizer_email"],
+        recipient_name=payload["name"],
+        recipient=payload["recipient"],
+        subject=subject,
+        text=text,
+        html=html,
+        ics=payload["ics"],
+        message_id=mail_id,
+        reply_to=settings.reply_to,
+        date=outbound.clock(),
+    )
+    return imip_message(email), ascii_address(email.sender), ascii_address(email.recipient)
 
 
 def _delivered(row: dict[str, Any], sent_id: str, now: datetime) -> Envelope[NotificationDelivered]:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from services.booking.domain.availability import Availability
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# The states (and the city of Augsburg) that the holiday library knows for Germany.
+GERMAN_SUBDIVISIONS = frozenset(holidays.list_supported_countries()["DE"])
 
 
 @cache
@@ -56,6 +58,11 @@ class Venue:
     )
     closures: tuple[date, ...] = ()
     rooms: tuple[Room, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.state not in GERMAN_SUBDIVISIONS:
+            msg = f"venue {self.venue_id}: unknown state {self.state[:10]!r}"
+            raise ValueError(msg)
 
     def is_holiday(self, day: date) -> bool:
         return day in public_holidays(self.state, day.year)

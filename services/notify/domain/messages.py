@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from shared.contacts import single_line
+
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -121,6 +123,12 @@ class Email:
     date: datetime
 
 
+def mailbox(name: str, address: str) -> str:
+    """``Name <address>`` for a header: the name on one line (no CR/LF can start a header of
+    its own), quoted when it holds specials, RFC 2047-encoded when it is not ASCII."""
+    return formataddr((single_line(name), ascii_address(address)), "utf-8")
+
+
 _READABLE_UTF8 = Charset("utf-8")
 _READABLE_UTF8.body_encoding = QP  # text stays readable in the raw message
 
@@ -135,9 +143,9 @@ def imip_message(mail: Email) -> Message:
     # Boundaries given, not searched for: "=_" never occurs in quoted-printable or base64.
     token = hashlib.sha256(mail.message_id.encode()).hexdigest()[:24]
     message = MIMEMultipart("mixed", boundary=f"=_werkbank_mixed_{token}")
-    message["From"] = formataddr((mail.sender_name, ascii_address(mail.sender)), "utf-8")
-    message["To"] = formataddr((mail.recipient_name, ascii_address(mail.recipient)), "utf-8")
-    message["Subject"] = Header(mail.subject, "utf-8").encode()
+    message["From"] = mailbox(mail.sender_name, mail.sender)
+    message["To"] = mailbox(mail.recipient_name, mail.recipient)
+    message["Subject"] = Header(single_line(mail.subject), "utf-8").encode()
     message["Date"] = format_datetime(mail.date)
     message["Message-ID"] = mail.message_id
     if mail.reply_to:
