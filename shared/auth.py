@@ -30,6 +30,7 @@ from typing import Annotated, Any
 import httpx
 import jwt
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.datastructures import Headers
@@ -377,17 +378,71 @@ class GuardedRoute(APIRoute):
         handler = super().get_route_handler()
         role = required_role(self)
         limit = int((self.openapi_extra or {}).get(BODY_LIMIT_KEY, MAX_JSON_BODY_BYTES))
+        audited = role is not None and bool((self.methods or set()) - READ_METHODS)
+        action = self.name
 
         async def guarded(request: Request) -> Response:
             if role is not None:
-                request.state.actor = await _actor_for(request, role)
-            declared = request.headers.get("content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > limit):
-                raise _too_large(limit)
-            limited = Request(request.scope, _limited_receive(request.receive, limit))
-            return await handler(limited)
+                try:
+                    actor = await _actor_for(request, role)
+                except HTTPException as exc:
+                    if audited and exc.status_code == status.HTTP_403_FORBIDDEN:
+                        _begin_audit(request, action, request.state.actor)
+                        await _settle_audit(request, exc.status_code)
+                    raise
+                if audited:
+                    _begin_audit(request, action, actor)
+            try:
+                declared = request.headers.get("content-length")
+                if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                    raise _too_large(limit)
+                limited = Request(request.scope, _limited_receive(request.receive, limit))
+                response = await handler(limited)
+            except HTTPException as exc:
+                await _settle_audit(request, exc.status_code)
+                raise
+            except RequestValidationError:
+                await _settle_audit(request, status.HTTP_422_UNPROCESSABLE_CONTENT)
+                raise
+            except Exception:
+                await _settle_audit(request, status.HTTP_500_INTERNAL_SERVER_ERROR)
+                raise
+            await _settle_audit(request, response.status_code)
+            return response
 
         return guarded
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_audit(request: Request, action: str, actor: Actor) -> None:
+    from shared import audit  # the audit module needs Actor from here
+
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return
+    service = runtime.settings.service_name
+    request.state.audit = audit.AuditContext(
+        service=service,
+        action=f"{service}.{action}",
+        actor=actor,
+        request_id=audit.request_id_of(request),
+        client_address=request.client.host if request.client else None,
+        targets={key: str(value)[:200] for key, value in request.path_params.items()},
+    )
+
+
+async def _settle_audit(request: Request, status_code: int) -> None:
+    from shared import audit
+
+    if audit.context_of(request) is None:
+        return
+    try:
+        await audit.settle(request, request.app.state.runtime.pool, status_code)
+    except Exception:
+        # The answer stands; the failure to audit it is logged for the operators.
+        log.exception("could not write the audit record of %s", request.state.audit.action)
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -6,7 +6,8 @@ same lists for the official Helm chart, and ``tests/deploy`` checks that the two
 
 What a service needs, and why:
 
-- publish its own events (``matching.>``, ...) and its dead letters (``deadletter.<service>.>``);
+- publish its own events (``matching.>``, ...), its audit records (``audit.action.recorded``)
+  and its dead letters (``deadletter.<service>.>``);
 - the JetStream API for *create or update* and *info* of every stream, because every service runs
   ``ensure_streams(ALL_STREAMS)`` at start-up (``shared/service.py``);
 - for its durable consumer only: consumer info and create (both the current
@@ -40,6 +41,7 @@ from shared.events.streams import (
 )
 
 SERVICES: Final = ("matching", "booking", "notify")
+AUDIT_SUBJECT: Final = "audit.action.recorded"
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
@@ -91,7 +93,12 @@ def _unique(subjects: Iterable[str]) -> tuple[str, ...]:
 def permissions_for(service: str) -> Permissions:
     """The allow lists of one service's NATS user."""
     consumers = CONSUMERS[service]
-    publish = [*OWN_STREAM[service].subjects, f"deadletter.{service}.>", "$JS.API.INFO"]
+    publish = [
+        *OWN_STREAM[service].subjects,
+        f"deadletter.{service}.>",
+        AUDIT_SUBJECT,
+        "$JS.API.INFO",
+    ]
     for stream in ALL_STREAMS:
         publish += _stream_api(stream.name)
     for spec in consumers:

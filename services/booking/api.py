@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.booking import aftercare, changes, followup_repository, repository, service
 from services.booking.settings import BookingSettings
+from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.events.booking import AttendanceStatus
@@ -74,7 +75,7 @@ async def meetings_needing_attention(
 
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
-    meeting_id: str, body: RescheduleIn, request: Request, _: Staff
+    meeting_id: str, body: RescheduleIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
@@ -87,6 +88,7 @@ async def reschedule(
                 runtime.state["rsvp_secret"],
                 datetime.now(UTC),
                 body.reason,
+                actor=actor.subject,
             )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
@@ -94,24 +96,28 @@ async def reschedule(
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, {"field": "start", "message": str(exc)}
             ) from exc
+        await audit.record(conn, request)
     service.MEETINGS.labels("rescheduled").inc()
     return {"meeting_id": meeting_id, "start": details.start.isoformat()}
 
 
 @router.post("/meetings/{meeting_id}/cancel")
-async def cancel(meeting_id: str, body: CancelIn, request: Request, _: Staff) -> dict[str, Any]:
+async def cancel(meeting_id: str, body: CancelIn, request: Request, actor: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            await changes.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
+            await changes.cancel(
+                conn, meeting_id, datetime.now(UTC), body.reason, actor=actor.subject
+            )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
+        await audit.record(conn, request)
     service.MEETINGS.labels("cancelled").inc()
     return {"meeting_id": meeting_id, "status": "cancelled"}
 
 
 @router.post("/meetings/{meeting_id}/attendance")
 async def mark_attendance(
-    meeting_id: str, body: AttendanceIn, request: Request, _: Staff
+    meeting_id: str, body: AttendanceIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Held or no-show; a held meeting gets a feedback link per attendee (also in the event)."""
     runtime = runtime_of(request)
@@ -125,9 +131,11 @@ async def mark_attendance(
                 settings_of(request),
                 runtime.state["rsvp_secret"],
                 datetime.now(UTC),
+                actor=actor.subject,
             )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
         except aftercare.NotYetError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
     return event.model_dump(mode="json", exclude={"type"})

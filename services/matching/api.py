@@ -18,6 +18,7 @@ from services.matching.schemas import (
     OverrideIn,
     ProviderIn,
 )
+from shared import audit
 from shared.auth import BODY_LIMIT_KEY, Actor, Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.service import runtime_of
@@ -130,6 +131,7 @@ async def accept(proposal_id: str, request: Request, actor: Staff) -> dict[str, 
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request, match_id=event.match_id)
     return {"match_id": event.match_id, "status": "accepted"}
 
 
@@ -144,6 +146,7 @@ async def decline(
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
     return {"proposal_id": proposal_id, "status": "declined"}
 
 

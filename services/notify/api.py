@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from services.notify import repository, service
+from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.events.streams import NOTIFY_ON_BOOKING
@@ -36,6 +37,7 @@ async def resend(delivery_id: str, request: Request, _: Staff) -> dict[str, str]
             raise HTTPException(
                 status.HTTP_409_CONFLICT, "only a failed or dead delivery can be resent"
             )
+        await audit.record(conn, request)
     outcome = await service.attempt(
         runtime.pool, runtime.state["outbound"], delivery_id, NOTIFY_ON_BOOKING.max_deliver
     )

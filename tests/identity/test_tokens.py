@@ -11,7 +11,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import httpx
 import jwt
@@ -20,27 +20,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.matching.app import build
-from services.matching.settings import MatchingSettings
 from tests.identity.support import ADMIN, STAFF, VIEWER, minted, rotate_key, token_of
 from tests.matching.sample import BAUSTOFF
-from tests.support.harness import RunningService, in_process
+from tests.support.harness import RunningService
 from werkbank.stack import StackInfo
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def matching(stack: StackInfo) -> AsyncIterator[RunningService]:
-    settings = MatchingSettings(
-        nats_url=stack.nats_url,
-        database_url=stack.database_url,  # type: ignore[arg-type]
-        db_schema=f"matching_{uuid.uuid4().hex[:8]}",
-        oidc_issuer=stack.oidc_issuer,
-        staff_token="the-old-shared-token",  # type: ignore[arg-type]
-    )
-    async with in_process(build(settings)) as running:
-        yield running
 
 
 def _bearer(token: str) -> dict[str, str]:
