@@ -66,7 +66,7 @@ bench: setup ## every benchmark; prints BENCH lines and writes var/bench.json
 docs: setup ## generate the AsyncAPI document into docs/asyncapi.yaml
 	$(BIN)/python -m werkbank.asyncapi docs/asyncapi.yaml
 
-check-deploy: setup ## render the Kubernetes manifests; kubernetes-validate, checkov and tests/deploy
+check-deploy: setup ## render the Kubernetes manifests; kubernetes-validate, CRD schemas, checkov, promtool, tests/deploy
 	@command -v kubectl >/dev/null || { echo "make check-deploy needs kubectl 1.32 or newer (kustomize is built in):" \
 		"https://kubernetes.io/docs/tasks/tools/ (Debian/Ubuntu: apt-get install kubectl from pkgs.k8s.io)" >&2; exit 1; }
 	@# checkov pins many dependencies: it gets its own virtualenv, outside requirements.lock.
@@ -75,9 +75,11 @@ check-deploy: setup ## render the Kubernetes manifests; kubernetes-validate, che
 	@test .venv-deploy/.installed -nt deploy/requirements-check.txt || { \
 		.venv-deploy/bin/python -m pip install -q --disable-pip-version-check -r deploy/requirements-check.txt \
 		&& touch .venv-deploy/.installed; }
+	@bash deploy/install-promtool.sh
 	rm -rf var/rendered
 	$(BIN)/python -m tests.deploy.rendering var/rendered
 	.venv-deploy/bin/kubernetes-validate --strict --quiet -k 1.32.0 var/rendered/core/*.yaml
+	.venv-deploy/bin/python tests/deploy/crd_validation.py var/rendered/all/*.yaml
 	.venv-deploy/bin/checkov --config-file deploy/k8s/checkov.yaml -d var/rendered/all
 	WERKBANK_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/pytest -q tests/deploy $(PYTEST_ARGS)
 

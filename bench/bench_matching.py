@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 import resource
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
@@ -15,8 +17,10 @@ from bench.common import BenchContext, Figure, median, percentile
 from services.matching.app import build
 from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
-from services.matching.domain.scoring import rank
+from services.matching.domain.model import Need, Provider
+from services.matching.domain.scoring import NO_EXPOSURE, BandSeat, Exposure, rank
 from services.matching.settings import MatchingSettings
+from shared.events.common import ServiceType
 from tests.matching.evaluation.evaluate import evaluate
 from tests.matching.sample import BAUSTOFF, CHAT_NEED
 from tests.matching.sample import PROVIDERS as SAMPLE_PROVIDERS
@@ -80,6 +84,86 @@ def quality_figures() -> list[Figure]:
             ),
             Figure(f"matching_ndcg_at_5_{label}", new.ndcg_at_5, "", baseline=old.ndcg_at_5),
         ]
+    return figures
+
+
+TIE_RUNS = 1000
+TIE_CATEGORIES = (
+    "market.chat",
+    "security.backup",
+    "processes.erp",
+    "data.analytics",
+    "strategy.ai",
+    "market.shop",
+    "security.awareness",
+)
+
+
+def gini(counts: list[int]) -> float:
+    ordered, total = sorted(counts), sum(counts)
+    size = len(ordered)
+    if not total:
+        return 0.0
+    return sum((2 * i - size - 1) * x for i, x in enumerate(ordered, 1)) / (size * total)
+
+
+def _tied_pool() -> tuple[list[Provider], list[Need]]:
+    """Seven needs whose top bands hold 2 to 8 equal providers, drawn from one pool (overlaps)."""
+    rng = random.Random(17)
+    members: dict[str, set[str]] = {code: set() for code in TIE_CATEGORIES}
+    for size, code in enumerate(TIE_CATEGORIES, start=2):
+        members[code] = {f"eq{n:02d}" for n in rng.sample(range(20), size)}
+    pool = [
+        Provider(
+            provider_id=f"eq{n:02d}",
+            name=f"eq{n:02d}",
+            profile="Beratung vor Ort",
+            categories=tuple(c for c in TIE_CATEGORIES if f"eq{n:02d}" in members[c]) or ("data",),
+        )
+        for n in range(20)
+    ]
+    wanted = [
+        Need(f"tie-{code}", "c1", "Bedarf", "Unterstützung gesucht", (code,), ServiceType.TRAINING)
+        for code in TIE_CATEGORIES
+    ]
+    return pool, wanted
+
+
+def exposure_figures() -> list[Figure]:
+    """1,000 runs over needs with 2 to 8 tied providers: who gets the first place?"""
+    pool, wanted = _tied_pool()
+    index = ProviderIndex(TAXONOMY, pool)
+    ledger: dict[BandSeat, Exposure] = {}
+    firsts: dict[str, Counter[str]] = {need.need_id: Counter() for need in wanted}
+    bands: dict[str, list[str]] = {}
+    for run in range(TIE_RUNS):
+        need = wanted[run % len(wanted)]
+        proposals = index.rank(need, exposure=ledger, top=5).proposals
+        top_score = proposals[0].score
+        bands[need.need_id] = sorted(
+            p.provider_id for p in index.rank(need, top=len(pool)).proposals if p.score == top_score
+        )
+        firsts[need.need_id][proposals[0].provider_id] += 1
+        for position, scored in enumerate(proposals, start=1):
+            seat = (scored.band, scored.provider_id)
+            ledger[seat] = ledger.get(seat, NO_EXPOSURE).after(position)
+    figures = []
+    for need in wanted:
+        band = bands[need.need_id]
+        counts = [firsts[need.need_id][pid] for pid in band]
+        total = sum(counts)
+        shares = ", ".join(
+            f"{pid} {count / total:.0%}" for pid, count in zip(band, counts, strict=True)
+        )
+        figures.append(
+            Figure(
+                f"matching_tie_band_{len(band)}_first_place_gini",
+                gini(counts),
+                "",
+                goal="<= 0.1",
+                note=f"{total} runs of {need.need_id}; first places: {shares}",
+            )
+        )
     return figures
 
 
@@ -199,6 +283,7 @@ async def run(context: BenchContext) -> list[Figure]:
     return [
         *ranking_figures(),
         *quality_figures(),
+        *exposure_figures(),
         *batch_figures(),
         *await freshness_figures(context),
     ]

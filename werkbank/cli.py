@@ -61,6 +61,7 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         f"{prefix}STAFF_TOKEN": token,
         f"{prefix}STATIC_TOKEN_ENABLED": "true",
         f"{prefix}LOG_JSON": "true",
+        **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
     }
 
 
@@ -435,8 +436,9 @@ def needs(as_json: JsonOption = False) -> None:
 
 
 PROPOSAL_NOTE = (
-    "Scores within the tolerance (0.02 by default) count as equally good; among them the "
-    "provider shown less often so far comes first, so that the office favours no one."
+    "Scores within the tolerance (0.02 by default) count as equally good (a tie band); among "
+    "them the provider with the fewest first places in that band so far comes first, so that "
+    "the office favours no one."
 )
 
 

@@ -88,7 +88,7 @@ NEEDS = [
     ),
     (
         "data.analytics",
-        "mentoring",
+        "training",
         "Kennzahlen verstehen",
         "Wir haben viele Verkaufsdaten aus der Kasse, werten sie aber nicht aus. Wir möchten einfache "
         "Kennzahlen und Dashboards, um Sortiment und Öffnungszeiten zu planen.",
@@ -258,7 +258,7 @@ def generate(companies: int = 60, providers: int = 40, seed: int = 2026) -> dict
         suffix = "" if round_ == 0 else f" {city.removeprefix('Dortmund-')}"
         provider_docs[provider_id] = {
             "name": f"{name}{suffix}",
-            "kind": "mentor" if "Lotsen" in name else "it_provider",
+            "kind": "mentor" if "lotsen" in name.lower() else "it_provider",
             "profile": profile,
             "categories": categories,
             "postcode": postcode,

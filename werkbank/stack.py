@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DATABASE = "werkbank"
 STATE_FILE = Path("var/stack.json")
+# Where booking listens under `make up` (werkbank.cli); a test on another port sets its own.
+BOOKING_PUBLIC_BASE_URL = "http://127.0.0.1:8082"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class StackInfo:
     oidc_clients: dict[str, str] = field(default_factory=dict)
     oidc_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     oidc_testing_secret: str = ""
+    # Signs attendee links: one per stack, so that links survive a restart of booking.
+    booking_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def ops_nats_url(self) -> str:
@@ -78,6 +82,11 @@ class StackInfo:
             env |= {
                 "CONSOLE_OIDC_CLIENT_ID": CONSOLE_CLIENT_ID,
                 "CONSOLE_OIDC_CLIENT_SECRET": self.oidc_clients[CONSOLE_CLIENT_ID],
+            }
+        if prefix == "BOOKING_":
+            env |= {
+                "BOOKING_RSVP_SECRET": self.booking_link_secret,
+                "BOOKING_PUBLIC_BASE_URL": BOOKING_PUBLIC_BASE_URL,
             }
         if prefix == "NOTIFY_":
             env |= {

@@ -53,7 +53,7 @@ def feedback_links(
     return tuple(
         FeedbackLink(
             contact_id=a.contact.contact_id,
-            url=f"{settings.public_base_url}/feedback/"
+            url=f"{settings.links_base}/feedback/"
             + rsvp.issue(
                 secret, details.meeting_id, a.contact.contact_id, expires, purpose=rsvp.FEEDBACK
             ),

@@ -73,6 +73,23 @@ async def meetings_needing_attention(
         return await followup_repository.needing_attention(conn, datetime.now(UTC), limit)
 
 
+@router.get("/meetings/{meeting_id}/answers")
+async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[str, Any]:
+    """The attendees' answers to the current version of the meeting (an answer from before a
+    move no longer counts), and every answer given, by link or from a calendar client."""
+    async with transaction(runtime_of(request).pool) as conn:
+        row = await repository.meeting(conn, meeting_id)
+        if row is None:
+            raise not_found(service.NotFoundError(f"no meeting {meeting_id}"))
+        return {
+            "meeting_id": meeting_id,
+            "sequence": row["sequence"],
+            "status": row["status"],
+            "current": await followup_repository.current_answers(conn, meeting_id),
+            "history": await followup_repository.answer_history(conn, meeting_id),
+        }
+
+
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
     meeting_id: str, body: RescheduleIn, request: Request, actor: Staff

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,14 +16,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
 
 
+class MissingSettingsError(RuntimeError):
+    pass
+
+
 async def load_rsvp_secret(runtime: ServiceRuntime) -> None:
+    """Attendee links must survive a restart and point to where attendees reach booking: the
+    secret and the public address come from the environment (the embedded stack sets both)."""
     settings = runtime.settings
     assert isinstance(settings, BookingSettings)
-    if settings.rsvp_secret is None:
-        log.warning("BOOKING_RSVP_SECRET is not set: RSVP links will not survive a restart")
-        runtime.state["rsvp_secret"] = secrets.token_bytes(32)
-    else:
-        runtime.state["rsvp_secret"] = settings.rsvp_secret.get_secret_value().encode()
+    if missing := settings.missing_for_links():
+        msg = f"booking needs {' and '.join(missing)} to issue attendee links"
+        raise MissingSettingsError(msg)
+    assert settings.rsvp_secret is not None
+    runtime.state["rsvp_secret"] = settings.rsvp_secret.get_secret_value().encode()
 
 
 async def load_holidays(runtime: ServiceRuntime) -> None:
@@ -51,4 +57,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
 
 
 def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments in ([], ["run"]) and (missing := BookingSettings().missing_for_links()):
+        sys.exit(f"booking needs {' and '.join(missing)} to issue attendee links")
     command_line(build, argv)

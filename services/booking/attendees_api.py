@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.booking import aftercare, responses, service, texts
+from services.booking import aftercare, invitations, responses, service, texts
 from services.booking.domain import rsvp
 from services.booking.settings import BookingSettings
 from shared.auth import GuardedRoute
@@ -45,6 +45,8 @@ def _as_http_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; please try again") from exc
     except aftercare.NotYetError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except responses.CancelledMeetingError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 def _settings(request: Request) -> BookingSettings:
@@ -63,8 +65,27 @@ async def rsvp_form(
     async with transaction(runtime_of(request).pool) as conn:
         with _as_http_errors():
             page = await responses.rsvp_page(conn, claim)
+    return _rsvp_page(request, page, lang)
+
+
+def _rsvp_page(
+    request: Request, page: responses.RsvpPage, lang: str | None, status_code: int = 200
+) -> HTMLResponse:
+    """The meeting as it stands now; the form answers its current version, also when the
+    link came with an earlier one."""
+    settings = _settings(request)
+    contact_id = page.attendee.contact.contact_id
+    answer_url = invitations.rsvp_url(
+        settings,
+        runtime_of(request).state["rsvp_secret"],
+        page.details.meeting_id,
+        contact_id,
+        page.details.end,
+        page.sequence,
+    )
     locale = texts.language(lang, page.attendee.contact.locale.value)
-    return HTMLResponse(texts.render(locale, "rsvp.html", **responses.page_values(page)))
+    values = {**responses.page_values(page), "answer_url": answer_url}
+    return HTMLResponse(texts.render(locale, "rsvp.html", **values), status_code)
 
 
 @rsvp_router.post("/{token}", response_model=None)
@@ -79,9 +100,10 @@ async def answer(
     A page for people; JSON for a client that asks for it (``Accept: application/json``)."""
     claim = _claim(request, token, rsvp.RSVP)
     runtime = runtime_of(request)
+    wants_json = "application/json" in request.headers.get("accept", "")
     async with transaction(runtime.pool) as conn:
         with _as_http_errors():
-            declined = await responses.respond(
+            answered = await responses.respond(
                 conn,
                 claim,
                 response,
@@ -91,11 +113,24 @@ async def answer(
                 datetime.now(UTC),
             )
             page = await responses.rsvp_page(conn, claim)
-    result = {"meeting_id": claim.meeting_id, "response": response.value}
+    declined = answered.declined
+    result = {
+        "meeting_id": claim.meeting_id,
+        "response": response.value,
+        "outcome": answered.outcome,
+    }
+    if answered.outcome == "outdated":
+        if wants_json:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "the link belongs to an earlier version of the meeting; "
+                f"it now starts at {page.details.start.isoformat()}",
+            )
+        return _rsvp_page(request, page, lang, status.HTTP_409_CONFLICT)
     if declined is not None:
         service.MEETINGS.labels("cancelled" if declined.match_reopened else "rescheduled").inc()
         result["next_start"] = declined.next_start.isoformat() if declined.next_start else ""
-    if "application/json" in request.headers.get("accept", ""):
+    if wants_json:
         return result
     locale = texts.language(lang, page.attendee.contact.locale.value)
     values = {**responses.page_values(page), "response": response.value, "declined": declined}

@@ -117,3 +117,61 @@ async def save_feedback(
     comment: str,
 ) -> None:
     await conn.execute(_SAVE_FEEDBACK, meeting_id, contact_id, rating, outcome, comment)
+
+
+_LAST_ANSWER = """
+SELECT response FROM answers WHERE meeting_id = $1 AND contact_id = $2 AND sequence = $3
+ORDER BY answer_id DESC LIMIT 1
+"""
+_LOG_ANSWER = """
+INSERT INTO answers (meeting_id, contact_id, sequence, response, channel, outdated)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+# The current answer changes only for the same or a newer version of the meeting.
+_SET_CURRENT_ANSWER = """
+INSERT INTO responses (meeting_id, contact_id, response, sequence) VALUES ($1, $2, $3, $4)
+ON CONFLICT (meeting_id, contact_id) DO UPDATE SET response = EXCLUDED.response,
+    sequence = EXCLUDED.sequence, answered_at = now()
+WHERE responses.sequence <= EXCLUDED.sequence
+"""
+_CURRENT_ANSWERS = """
+SELECT r.contact_id, r.response, r.sequence, r.answered_at
+FROM responses r JOIN meetings m USING (meeting_id)
+WHERE r.meeting_id = $1 AND r.sequence = m.sequence
+ORDER BY r.contact_id
+"""
+_ANSWER_HISTORY = """
+SELECT contact_id, sequence, response, channel, outdated, answered_at FROM answers
+WHERE meeting_id = $1 ORDER BY answer_id
+"""
+
+
+async def record_answer(
+    conn: asyncpg.Connection,
+    meeting: dict[str, Any],
+    contact_id: str,
+    sequence: int,
+    response: str,
+    channel: str,
+) -> str:
+    """``recorded``, ``repeated`` (the same answer to the same version again: nothing written) or
+    ``outdated`` (an answer to an earlier version: logged once, the current answer stays)."""
+    args = (meeting["meeting_id"], contact_id, sequence)
+    outdated = sequence < meeting["sequence"]
+    if await conn.fetchval(_LAST_ANSWER, *args) == response:
+        return "outdated" if outdated else "repeated"
+    await conn.execute(_LOG_ANSWER, *args, response, channel, outdated)
+    if outdated:
+        return "outdated"
+    await conn.execute(_SET_CURRENT_ANSWER, meeting["meeting_id"], contact_id, response, sequence)
+    return "recorded"
+
+
+async def current_answers(conn: asyncpg.Connection, meeting_id: str) -> list[dict[str, Any]]:
+    """The answers given to the meeting's current version (one from before a move no longer
+    counts)."""
+    return [dict(row) for row in await conn.fetch(_CURRENT_ANSWERS, meeting_id)]
+
+
+async def answer_history(conn: asyncpg.Connection, meeting_id: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in await conn.fetch(_ANSWER_HISTORY, meeting_id)]

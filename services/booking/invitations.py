@@ -8,6 +8,7 @@ from datetime import datetime
 from services.booking.domain import rsvp
 from services.booking.domain.invites import InviteSpec, InviteTexts, Person, calendar_draft
 from services.booking.settings import BookingSettings
+from shared.addresses import InvalidAddressError, canonical_address
 from shared.events.booking import Calendar, CalendarMethod, Invitation, MeetingDetails
 from shared.events.common import Contact
 
@@ -21,14 +22,24 @@ def prepare_calendar(
         uid,
         0,
         CalendarMethod.REQUEST.value,
-        Person(settings.organizer_name, str(settings.organizer_email)),
+        Person(settings.organizer_name, calendar_address(str(settings.organizer_email))),
         _people(contacts),
         now,
     )
 
 
 def _people(contacts: Iterable[Contact]) -> tuple[Person, ...]:
-    return tuple(Person(c.name, str(c.email)) for c in contacts if c.email)
+    return tuple(Person(c.name, calendar_address(str(c.email))) for c in contacts if c.email)
+
+
+def calendar_address(email: str) -> str:
+    """The address as notify mails it (punycode domain): clients match the ATTENDEE line
+    against the address the invitation reached. One that cannot be encoded stays as it is
+    (notify refuses to mail it anyway)."""
+    try:
+        return canonical_address(email)
+    except InvalidAddressError:
+        return email
 
 
 def build_calendar(
@@ -51,7 +62,7 @@ def build_calendar(
         start=details.start,
         end=details.end,
         location=location or place.name,
-        organizer=Person(details.organizer.name, str(details.organizer.email)),
+        organizer=Person(details.organizer.name, calendar_address(str(details.organizer.email))),
         attendees=_people(a.contact for a in details.attendees),
         stamp=now,
         video_url=place.video_url,
@@ -79,7 +90,7 @@ def rsvp_url(
     """The attendee's link for this version of the meeting (a decline of an older one is moot)."""
     expires = rsvp.default_expiry(end)
     token = rsvp.issue(secret, meeting_id, contact_id, expires, sequence=sequence)
-    return f"{settings.public_base_url}/rsvp/{token}"
+    return f"{settings.links_base}/rsvp/{token}"
 
 
 def with_rsvp_links(

@@ -50,6 +50,7 @@ class RsvpPage:
     attendee: Attendee
     status: str
     outdated: bool  # a link from an earlier version of the invitation
+    sequence: int  # the current version
 
 
 async def rsvp_page(conn: asyncpg.Connection, claim: rsvp.RsvpClaim) -> RsvpPage:
@@ -57,10 +58,9 @@ async def rsvp_page(conn: asyncpg.Connection, claim: rsvp.RsvpClaim) -> RsvpPage
     if row is None:
         raise NotFoundError("unknown meeting")
     details = MeetingDetails.model_validate(row["details"])
-    outdated = claim.sequence is not None and claim.sequence != row["sequence"]
-    return RsvpPage(
-        details, changes.attendee_of(details, claim.contact_id), row["status"], outdated
-    )
+    outdated = claim.sequence is not None and claim.sequence < row["sequence"]
+    attendee = changes.attendee_of(details, claim.contact_id)
+    return RsvpPage(details, attendee, row["status"], outdated, row["sequence"])
 
 
 def page_values(page: RsvpPage) -> dict[str, Any]:
@@ -86,6 +86,16 @@ def page_values(page: RsvpPage) -> dict[str, Any]:
     }
 
 
+class CancelledMeetingError(Exception):
+    """A cancelled meeting takes no answers."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    outcome: str  # recorded, repeated or outdated (see followup_repository.record_answer)
+    declined: MeetingDeclined | None = None
+
+
 async def respond(
     conn: asyncpg.Connection,
     claim: rsvp.RsvpClaim,
@@ -94,15 +104,25 @@ async def respond(
     settings: BookingSettings,
     secret: bytes,
     now: datetime,
-) -> MeetingDeclined | None:
-    """Record the answer; a decline of the current version of an upcoming meeting is handled
-    at once (a link from an older invitation only records the answer)."""
+    *,
+    channel: str = "link",
+) -> Answered:
+    """Record the answer to the version of the meeting it was given for. Only an answer to the
+    current version counts, and a decline of the current version of an upcoming meeting is
+    handled at once; the same answer given twice is recorded once."""
     row = await repository.meeting(conn, claim.meeting_id, for_update=True)
     if row is None:
         raise NotFoundError("unknown meeting")
+    if row["status"] == "cancelled":
+        raise CancelledMeetingError("the meeting was cancelled")
     details = MeetingDetails.model_validate(row["details"])
     attendee = changes.attendee_of(details, claim.contact_id)
-    await repository.record_response(conn, claim.meeting_id, claim.contact_id, answer.value)
+    sequence = row["sequence"] if claim.sequence is None else claim.sequence
+    outcome = await followup_repository.record_answer(
+        conn, row, claim.contact_id, sequence, answer.value, channel
+    )
+    if outcome != "recorded":
+        return Answered(outcome)
     event = AttendeeResponded(
         meeting_id=claim.meeting_id,
         match_id=details.match_id,
@@ -110,16 +130,16 @@ async def respond(
         party_kind=attendee.party_kind,
         response=answer,
         comment=comment,
+        sequence=sequence,
     )
     await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
-    if answer is AttendeeResponse.ACCEPTED or not _current_and_upcoming(row, claim, now):
-        return None
-    return await decline(conn, row, attendee, answer, comment, settings, secret, now)
+    if answer in (AttendeeResponse.ACCEPTED, AttendeeResponse.TENTATIVE) or not _upcoming(row, now):
+        return Answered(outcome)
+    declined = await decline(conn, row, attendee, answer, comment, settings, secret, now)
+    return Answered(outcome, declined)
 
 
-def _current_and_upcoming(row: dict[str, Any], claim: rsvp.RsvpClaim, now: datetime) -> bool:
-    if claim.sequence is not None and claim.sequence != row["sequence"]:
-        return False
+def _upcoming(row: dict[str, Any], now: datetime) -> bool:
     live = row["status"] == "confirmed" and row["attendance"] is None
     return bool(live and row["starts_at"] > now)
 

@@ -18,9 +18,12 @@ class BookingSettings(ServiceSettings):
     http_port: int = 8082
     organizer_name: str = "Digitale Werkbank"
     organizer_email: EmailStr = "werkbank@wirtschaftsfoerderung-dortmund.de"
-    public_base_url: str = "http://127.0.0.1:8082"
+    public_base_url: str | None = Field(
+        default=None,
+        description="Where attendees reach booking's pages (RSVP, feedback); required to start",
+    )
     rsvp_secret: SecretStr | None = Field(
-        default=None, description="HMAC key for RSVP links; without it a random one per process"
+        default=None, description="HMAC key for attendee links; required to start"
     )
     reminder_leads_minutes: tuple[int, ...] = (24 * 60, 120)
     meeting_minutes: int = Field(default=60, ge=15, le=480)
@@ -46,3 +49,18 @@ class BookingSettings(ServiceSettings):
     feedback_days: int = Field(
         default=180, ge=1, description="How long a feedback link stays valid after the meeting"
     )
+
+    @property
+    def links_base(self) -> str:
+        """The base of attendee links (relative before start-up has checked the setting)."""
+        return (self.public_base_url or "").rstrip("/")
+
+    def missing_for_links(self) -> list[str]:
+        """The settings without which attendee links break (after a restart, or on another
+        host): booking refuses to start without them."""
+        missing = []
+        if self.rsvp_secret is None or not self.rsvp_secret.get_secret_value():
+            missing.append("BOOKING_RSVP_SECRET")
+        if not self.public_base_url:
+            missing.append("BOOKING_PUBLIC_BASE_URL")
+        return missing

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from services.matching import imports, repository, service
 from services.matching.domain.model import Taxonomy
+from services.matching.domain.suggest import suggest
 from services.matching.schemas import (
     BatchIn,
     CompanyIn,
@@ -17,6 +18,8 @@ from services.matching.schemas import (
     NeedIn,
     OverrideIn,
     ProviderIn,
+    SuggestIn,
+    SuggestOut,
 )
 from shared import audit
 from shared.auth import BODY_LIMIT_KEY, Actor, Admin, GuardedRoute, Staff, Viewer
@@ -84,8 +87,20 @@ async def put_provider(
     return {"provider_id": provider_id, "created": created}
 
 
+def _suggestions(request: Request, title: str, description: str) -> list[dict[str, Any]]:
+    return [vars(s) for s in suggest(_taxonomy(request), title, description)]
+
+
+@router.post("/needs/suggest-categories", response_model=SuggestOut)
+async def suggest_categories(body: SuggestIn, request: Request, _: Staff) -> dict[str, Any]:
+    """Taxonomy categories for a need's text, each with a confidence and the words that led to
+    it. Nothing is stored: staff confirm by sending the chosen categories with the need."""
+    return {"suggestions": _suggestions(request, body.title, body.description)}
+
+
 @router.put("/needs/{need_id}")
 async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> dict[str, Any]:
+    """Store a need; the answer adds the categories its text suggests, for staff to compare."""
     _check_categories(_taxonomy(request), body.categories)
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.company(conn, body.company_id) is None:
@@ -96,29 +111,47 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> di
         created = await repository.upsert_need(
             conn, need_id, body.company_id, body.model_dump(mode="json")
         )
-    return {"need_id": need_id, "created": created}
+    return {
+        "need_id": need_id,
+        "created": created,
+        "suggested_categories": _suggestions(request, body.title, body.description),
+    }
 
 
-@router.get("/needs")
-async def list_needs(request: Request, _: Viewer) -> list[dict[str, Any]]:
-    async with transaction(runtime_of(request).pool) as conn:
-        return await repository.needs(conn)
-
-
-@router.post("/needs/{need_id}/match")
+@router.post(
+    "/needs/{need_id}/match",
+    responses={
+        404: {"description": "no such need"},
+        409: {"description": "every provider was vetoed: `veto_counts` per reason, `run_id`"},
+    },
+)
 async def match_need(need_id: str, request: Request, actor: Staff) -> list[dict[str, Any]]:
+    """Rank the providers for a need; the proposals, best first, each with its reasons."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await service.run_matching(
+            matched = await service.run_matching(
                 conn, need_id, _taxonomy(request), actor.subject, _live(request), _policy(request)
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if matched.everyone_vetoed:  # the run stays recorded; staff see why no one is left
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "message": "every provider was vetoed by a hard filter",
+                "veto_counts": matched.veto_counts,
+                "run_id": matched.run_id,
+            },
+        )
+    return matched.proposals
 
 
-@router.get("/needs/{need_id}/proposals")
+@router.get("/needs/{need_id}/proposals", responses={404: {"description": "no such need"}})
 async def proposals(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
+    """The proposals of the need's latest run (empty before its first run)."""
     async with transaction(runtime_of(request).pool) as conn:
+        if not await repository.need_exists(conn, need_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
         return await repository.latest_proposals(conn, need_id)
 
 

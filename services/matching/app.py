@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.matching import api, handlers, repository
+from services.matching import api, api_reads, handlers, repository
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
 from services.matching.service import LiveIndex, Policy, refresh, to_provider
@@ -52,7 +52,7 @@ def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
         on_start=[load_taxonomy, build_index],
         migrations=MIGRATIONS,
         consumers=handlers.consumers,
-        routers=[api.router],
+        routers=[api.router, api_reads.router],
         title="Werkbank matching",
     )
 

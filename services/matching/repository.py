@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from services.matching.domain.scoring import BandSeat, Exposure
+
 _RECORD_RECEIVED = """
 INSERT INTO received_events (event_type, count) VALUES ($1, 1)
 ON CONFLICT (event_type) DO UPDATE SET count = received_events.count + 1
@@ -27,15 +29,27 @@ ON CONFLICT (need_id) DO UPDATE SET doc = EXCLUDED.doc, company_id = EXCLUDED.co
     updated_at = now()
 RETURNING (xmax = 0) AS created
 """
-_ALL_PROVIDERS = "SELECT provider_id, doc::text AS doc, booked, quality FROM providers"
+_ALL_PROVIDERS = "SELECT provider_id, doc::text AS doc, booked, quality, ratings FROM providers"
 _COMPANY = "SELECT doc::text AS doc FROM companies WHERE company_id = $1"
-_PROVIDER = "SELECT doc::text AS doc, booked, quality FROM providers WHERE provider_id = $1"
+_PROVIDER = (
+    "SELECT doc::text AS doc, booked, quality, ratings FROM providers WHERE provider_id = $1"
+)
 _NEED = "SELECT doc::text AS doc, company_id, status FROM needs WHERE need_id = $1"
-_NEEDS = "SELECT need_id, company_id, doc::text AS doc, status FROM needs ORDER BY need_id"
-_EXPOSURE = "SELECT provider_id, shown FROM exposure"
+# Rows in a fixed order (by band, then provider), so concurrent runs never lock them crosswise.
 _SHOWN = """
-INSERT INTO exposure (provider_id, shown) SELECT unnest($1::text[]), 1
-ON CONFLICT (provider_id) DO UPDATE SET shown = exposure.shown + 1
+INSERT INTO band_exposure (band, provider_id, firsts, attention)
+SELECT shown.band, shown.provider_id, shown.firsts, shown.attention
+FROM unnest($1::text[], $2::text[], $3::int8[], $4::float8[])
+     AS shown (band, provider_id, firsts, attention)
+ORDER BY shown.band, shown.provider_id
+ON CONFLICT (band, provider_id) DO UPDATE
+SET firsts = band_exposure.firsts + EXCLUDED.firsts,
+    attention = band_exposure.attention + EXCLUDED.attention
+"""
+_EXPOSURE_OF = """
+SELECT e.band, e.provider_id, e.firsts, e.attention
+FROM band_exposure e JOIN unnest($1::text[], $2::text[]) AS seat (band, provider_id)
+  ON e.band = seat.band AND e.provider_id = seat.provider_id
 """
 _INSERT_RUN = """
 INSERT INTO runs (run_id, need_id, inputs_hash, weights, taxonomy_version, results, requested_by,
@@ -43,11 +57,12 @@ INSERT INTO runs (run_id, need_id, inputs_hash, weights, taxonomy_version, resul
 VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::jsonb, $7, $8, $9::text::jsonb)
 """
 _INSERT_PROPOSAL = """
-INSERT INTO proposals (proposal_id, run_id, need_id, provider_id, rank, score, breakdown)
-VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+INSERT INTO proposals (proposal_id, run_id, need_id, provider_id, rank, score, breakdown, tie)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::jsonb)
 """
 _LATEST_PROPOSALS = """
-SELECT proposal_id, run_id, provider_id, rank, score, breakdown::text AS breakdown, status
+SELECT proposal_id, run_id, provider_id, rank, score, breakdown::text AS breakdown,
+       tie::text AS tie, status
 FROM proposals WHERE need_id = $1
   AND run_id = (SELECT p.run_id FROM proposals p JOIN runs r USING (run_id)
                 WHERE p.need_id = $1 ORDER BY r.created_at DESC LIMIT 1)
@@ -102,7 +117,12 @@ async def provider(conn: asyncpg.Connection, provider_id: str) -> dict[str, Any]
     row = await conn.fetchrow(_PROVIDER, provider_id)
     if row is None:
         return None
-    return {**json.loads(row["doc"]), "booked": row["booked"], "quality": row["quality"]}
+    return {
+        **json.loads(row["doc"]),
+        "booked": row["booked"],
+        "quality": row["quality"],
+        "ratings": row["ratings"],
+    }
 
 
 async def provider_snapshot(conn: asyncpg.Connection) -> tuple[list[dict[str, Any]], int]:
@@ -110,7 +130,13 @@ async def provider_snapshot(conn: asyncpg.Connection) -> tuple[list[dict[str, An
     seq: int = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM provider_changes")
     rows = await conn.fetch(_ALL_PROVIDERS)
     return [
-        {"doc": json.loads(r["doc"]), "booked": r["booked"], "quality": r["quality"]} for r in rows
+        {
+            "doc": json.loads(r["doc"]),
+            "booked": r["booked"],
+            "quality": r["quality"],
+            "ratings": r["ratings"],
+        }
+        for r in rows
     ], seq
 
 
@@ -121,25 +147,16 @@ async def need(conn: asyncpg.Connection, need_id: str) -> dict[str, Any] | None:
     return {**json.loads(row["doc"]), "company_id": row["company_id"], "status": row["status"]}
 
 
-async def needs(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch(_NEEDS)
-    return [
-        {
-            "need_id": r["need_id"],
-            **json.loads(r["doc"]),
-            "company_id": r["company_id"],
-            "status": r["status"],
-        }
-        for r in rows
-    ]
-
-
-async def exposure(conn: asyncpg.Connection) -> dict[str, int]:
-    return {r["provider_id"]: r["shown"] for r in await conn.fetch(_EXPOSURE)}
-
-
-async def record_shown(conn: asyncpg.Connection, provider_ids: list[str]) -> None:
-    await conn.execute(_SHOWN, provider_ids)
+async def record_shown(conn: asyncpg.Connection, gained: dict[BandSeat, Exposure]) -> None:
+    """Add what each tied provider gained in one run to its band's exposure ledger."""
+    seats = sorted(gained)
+    await conn.execute(
+        _SHOWN,
+        [band for band, _ in seats],
+        [provider_id for _, provider_id in seats],
+        [gained[seat].firsts for seat in seats],
+        [gained[seat].attention for seat in seats],
+    )
 
 
 async def insert_run(conn: asyncpg.Connection, run: dict[str, Any]) -> None:
@@ -167,12 +184,20 @@ async def insert_proposal(conn: asyncpg.Connection, proposal: dict[str, Any]) ->
         proposal["rank"],
         proposal["score"],
         json.dumps(proposal["breakdown"]),
+        json.dumps(proposal["tie"]) if proposal.get("tie") else None,
     )
 
 
 async def latest_proposals(conn: asyncpg.Connection, need_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(_LATEST_PROPOSALS, need_id)
-    return [{**dict(r), "breakdown": json.loads(r["breakdown"])} for r in rows]
+    return [
+        {
+            **dict(r),
+            "breakdown": json.loads(r["breakdown"]),
+            "tie": json.loads(r["tie"]) if r["tie"] else None,
+        }
+        for r in rows
+    ]
 
 
 async def lock_proposal(conn: asyncpg.Connection, proposal_id: str) -> dict[str, Any] | None:
@@ -244,11 +269,11 @@ async def run(conn: asyncpg.Connection, run_id: str) -> dict[str, Any] | None:
     }
 
 
-async def exposure_of(conn: asyncpg.Connection, provider_ids: list[str]) -> dict[str, int]:
+async def exposure_of(conn: asyncpg.Connection, seats: list[BandSeat]) -> dict[BandSeat, Exposure]:
     rows = await conn.fetch(
-        "SELECT provider_id, shown FROM exposure WHERE provider_id = ANY($1::text[])", provider_ids
+        _EXPOSURE_OF, [band for band, _ in seats], [provider_id for _, provider_id in seats]
     )
-    return {r["provider_id"]: r["shown"] for r in rows}
+    return {(r["band"], r["provider_id"]): Exposure(r["firsts"], r["attention"]) for r in rows}
 
 
 async def overrides(
@@ -325,3 +350,95 @@ async def save_taxonomy(conn: asyncpg.Connection, version: str, doc: dict[str, A
 async def taxonomy(conn: asyncpg.Connection, version: str) -> dict[str, Any] | None:
     value = await conn.fetchval("SELECT doc::text FROM taxonomies WHERE version = $1", version)
     return json.loads(value) if value else None
+
+
+# -- lists for staff: filters and keyset pagination (by id, ascending) -------------------------
+
+_COMPANIES_PAGE = """
+SELECT company_id, doc::text AS doc, updated_at FROM companies
+WHERE company_id > $1
+  AND ($2::text IS NULL OR doc->>'postcode' = $2)
+  AND ($3::text IS NULL OR doc->'languages' ? $3)
+ORDER BY company_id LIMIT $4
+"""
+_PROVIDERS_PAGE = """
+SELECT provider_id, doc::text AS doc, booked, quality, ratings, updated_at FROM providers
+WHERE provider_id > $1
+  AND ($2::text IS NULL OR doc->'categories' ? $2)
+  AND ($3::text IS NULL OR coalesce(doc->>'kind', 'it_provider') = $3)
+  AND ($4::text IS NULL OR doc->'languages' ? $4)
+  AND ($5::text IS NULL OR doc->'service_types' ? $5)
+ORDER BY provider_id LIMIT $6
+"""
+_NEEDS_PAGE = """
+SELECT need_id, company_id, doc::text AS doc, status, updated_at FROM needs
+WHERE need_id > $1
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR company_id = $3)
+  AND ($4::text IS NULL OR doc->'categories' ? $4)
+  AND ($5::text IS NULL OR doc->>'service_type' = $5)
+ORDER BY need_id LIMIT $6
+"""
+
+
+async def companies_page(
+    conn: asyncpg.Connection, after: str, limit: int, postcode: str | None, language: str | None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_COMPANIES_PAGE, after, postcode, language, limit)
+    return [
+        {"company_id": r["company_id"], **json.loads(r["doc"]), "updated_at": r["updated_at"]}
+        for r in rows
+    ]
+
+
+async def providers_page(
+    conn: asyncpg.Connection, after: str, limit: int, filters: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        _PROVIDERS_PAGE,
+        after,
+        filters.get("category"),
+        filters.get("kind"),
+        filters.get("language"),
+        filters.get("service_type"),
+        limit,
+    )
+    return [_provider_row(r) for r in rows]
+
+
+def _provider_row(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        **json.loads(r["doc"]),
+        "booked": r["booked"],
+        "quality": r["quality"],
+        "ratings": r["ratings"],
+        "updated_at": r["updated_at"],
+    }
+
+
+async def needs_page(
+    conn: asyncpg.Connection, after: str, limit: int, filters: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        _NEEDS_PAGE,
+        after,
+        filters.get("status"),
+        filters.get("company_id"),
+        filters.get("category"),
+        filters.get("service_type"),
+        limit,
+    )
+    return [
+        {
+            "need_id": r["need_id"],
+            **json.loads(r["doc"]),
+            "company_id": r["company_id"],
+            "status": r["status"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+
+
+async def need_exists(conn: asyncpg.Connection, need_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM needs WHERE need_id = $1", need_id))

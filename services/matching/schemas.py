@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import langcodes
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.contacts import ContactIn
 from shared.events.common import ServiceType
 
 MAX_TEXT = 5000
+MAX_ID = 64
+MAX_CATEGORIES = 20
+MAX_CONTACTS = 20
+MAX_LANGUAGES = 10
+MAX_BLOCKED = 1000
+
+
+def _iso_639_1(code: str) -> str:
+    if (
+        len(code) != 2
+        or not code.isascii()
+        or not code.islower()
+        or not langcodes.tag_is_valid(code)
+    ):
+        msg = f"{code[:40]!r} is not an ISO 639-1 language code (such as de, en, tr)"
+        raise ValueError(msg)
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(_iso_639_1)]
+Languages = Annotated[
+    list[LanguageCode],
+    Field(
+        min_length=1,
+        max_length=MAX_LANGUAGES,
+        description='ISO 639-1 codes, the preferred first ("de", not "Deutsch")',
+    ),
+]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+Categories = Annotated[list[CategoryCode], Field(min_length=1, max_length=MAX_CATEGORIES)]
+Postcode = Annotated[str, Field(pattern=r"^\d{5}$", description="German postcode, five digits")]
 
 
 class Body(BaseModel):
@@ -20,22 +60,24 @@ class CompanyIn(Body):
     name: str = Field(min_length=1, max_length=200)
     sector_code: str = Field(pattern=r"^\d{2}(\.\d{1,2}(\.\d{1,2})?)?$", description="WZ 2008")
     size: int = Field(default=10, ge=1, le=100000, description="employees")
-    postcode: str = Field(pattern=r"^\d{5}$")
+    postcode: Postcode
     city: str = Field(min_length=1, max_length=100)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    languages: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
-    contacts: list[ContactIn] = Field(min_length=1)
+    languages: Languages = Field(default_factory=lambda: ["de"])
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_CONTACTS)
 
 
 class ProviderIn(Body):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="it_provider", pattern=r"^(it_provider|mentor)$")
     profile: str = Field(min_length=1, max_length=MAX_TEXT)
-    categories: list[str] = Field(min_length=1)
-    service_types: list[ServiceType] = Field(default_factory=lambda: list(ServiceType))
-    languages: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
-    postcode: str = Field(pattern=r"^\d{5}$")
+    categories: Categories
+    service_types: list[ServiceType] = Field(
+        default_factory=lambda: list(ServiceType), min_length=1, max_length=len(ServiceType)
+    )
+    languages: Languages = Field(default_factory=lambda: ["de"])
+    postcode: Postcode
     city: str = Field(min_length=1, max_length=100)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -43,17 +85,21 @@ class ProviderIn(Body):
     price_min: int | None = Field(default=None, ge=0)
     price_max: int | None = Field(default=None, ge=0)
     capacity: int = Field(default=4, ge=0, le=1000, description="meetings per period")
-    blocked_companies: list[str] = Field(default_factory=list)
+    blocked_companies: list[Annotated[str, Field(min_length=1, max_length=MAX_ID)]] = Field(
+        default_factory=list, max_length=MAX_BLOCKED
+    )
     levels: dict[str, Annotated[int, Field(ge=1, le=3)]] = Field(
-        default_factory=dict, description="capability level per category: 1 basic … 3 expert"
+        default_factory=dict,
+        max_length=MAX_CATEGORIES,
+        description="capability level per category: 1 basic … 3 expert",
     )
     sectors: list[Annotated[str, Field(pattern=r"^[A-U]$")]] = Field(
-        default_factory=list, description="WZ 2008 sections served; empty: all sectors"
+        default_factory=list, max_length=21, description="WZ 2008 sections served; empty: all"
     )
     references: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=20
     )
-    contacts: list[ContactIn] = Field(min_length=1)
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_CONTACTS)
 
     @model_validator(mode="after")
     def consistent(self) -> ProviderIn:
@@ -69,14 +115,29 @@ class ProviderIn(Body):
 
 
 class NeedIn(Body):
-    company_id: str = Field(min_length=1, max_length=64)
+    company_id: str = Field(min_length=1, max_length=MAX_ID)
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=MAX_TEXT)
-    categories: list[str] = Field(min_length=1)
+    categories: Categories
     service_type: ServiceType
     budget_min: int | None = Field(default=None, ge=0)
     budget_max: int | None = Field(default=None, ge=0)
     urgency: str = Field(default="normal", pattern=r"^(low|normal|high)$")
+    provider_kinds: list[Literal["it_provider", "mentor"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="staff's choice of provider kinds; by default mentors for mentoring "
+        "needs and IT providers for every other service type",
+    )
+
+    @field_validator("budget_max")
+    @classmethod
+    def budget_in_order(cls, high: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("budget_min")
+        if low is not None and high is not None and high < low:
+            msg = f"budget_max ({high}) is below budget_min ({low})"
+            raise ValueError(msg)
+        return high
 
 
 class OverrideIn(Body):
@@ -91,3 +152,20 @@ class BatchIn(Body):
 
 class Decision(Body):
     reason: str = Field(default="", max_length=1000)
+
+
+class SuggestIn(Body):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=MAX_TEXT)
+
+
+class CategorySuggestion(BaseModel):
+    code: str
+    label_de: str
+    label_en: str
+    confidence: float = Field(ge=0, le=1, description="on a fixed scale: 0.4 one word, 0.8 three")
+    words: list[str] = Field(description="the need's words that led to it")
+
+
+class SuggestOut(BaseModel):
+    suggestions: list[CategorySuggestion] = Field(description="best first; staff confirm")

@@ -15,8 +15,17 @@ import numpy as np
 from services.matching import repository
 from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
-from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.scoring import DEFAULT_WEIGHTS, Ranking, Scored, criteria
+from services.matching.domain.model import IT_PROVIDER, Need, Provider, Taxonomy
+from services.matching.domain.reasons import NEUTRAL_QUALITY
+from services.matching.domain.scoring import (
+    DEFAULT_WEIGHTS,
+    NO_EXPOSURE,
+    BandSeat,
+    Exposure,
+    Ranking,
+    Scored,
+    criteria,
+)
 from services.matching.domain.sectors import wz_section
 from shared.events.base import wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
@@ -27,6 +36,7 @@ from shared.events.matching import (
     MatchProposed,
     NeedSummary,
     Proposal,
+    TieNote,
 )
 from shared.messaging import enqueue
 
@@ -55,6 +65,7 @@ def to_need(need_id: str, doc: dict[str, Any], company: dict[str, Any]) -> Need:
         lon=company.get("lon"),
         budget_max=doc.get("budget_max"),
         sector=wz_section(company.get("sector_code")),
+        provider_kinds=tuple(doc.get("provider_kinds") or ()),
     )
 
 
@@ -75,7 +86,9 @@ def to_provider(row: dict[str, Any]) -> Provider:
         capacity=doc["capacity"],
         booked=row.get("booked", 0),
         blocked_companies=tuple(doc.get("blocked_companies", [])),
-        quality=row.get("quality", 0.5),
+        quality=row.get("quality", NEUTRAL_QUALITY),
+        ratings=row.get("ratings", 0),
+        kind=doc.get("kind", IT_PROVIDER),
         levels=tuple(sorted((doc.get("levels") or {}).items())),
         sectors=tuple(doc.get("sectors", [])),
     )
@@ -143,16 +156,24 @@ async def rank_need(
     need: Need,
     policy: Policy,
     excluded: frozenset[str],
-) -> tuple[Ranking, dict[str, int]]:
+) -> tuple[Ranking, dict[BandSeat, Exposure]]:
     found = live.index.candidates(
         need, weights=policy.weights, top=policy.top, tolerance=policy.tolerance, excluded=excluded
     )
-    ids = [live.index.provider_id(int(slot)) for slot in found.slots]
-    exposure = await repository.exposure_of(conn, ids)
+    keys = live.index.band_keys(found, policy.tolerance)
+    exposure = await repository.exposure_of(conn, sorted((band, pid) for pid, band in keys.items()))
     ranking = live.index.finish(
         found, exposure, weights=policy.weights, top=policy.top, tolerance=policy.tolerance
     )
     return ranking, exposure
+
+
+@dataclass(frozen=True)
+class Matched:
+    run_id: str
+    proposals: list[dict[str, Any]]
+    veto_counts: dict[str, int]  # providers removed by each hard filter, by English reason
+    everyone_vetoed: bool
 
 
 async def run_matching(
@@ -162,7 +183,7 @@ async def run_matching(
     requested_by: str,
     live: LiveIndex,
     policy: Policy,
-) -> list[dict[str, Any]]:
+) -> Matched:
     doc = await repository.need(conn, need_id)
     if doc is None:
         raise NotFoundError(f"need {need_id} not found")
@@ -179,7 +200,9 @@ async def run_matching(
         "need": doc,
         "company": company,
         "blocks": sorted(blocks),
-        "exposure": exposure,
+        "exposure": [
+            [band, pid, seen.firsts, seen.attention] for (band, pid), seen in exposure.items()
+        ],
         "provider_seq": seq,
         "top": policy.top,
         "tolerance": policy.tolerance,
@@ -203,7 +226,9 @@ async def run_matching(
         },
     )
     await _propose(conn, run_id, need, taxonomy, proposals)
-    return proposals
+    vetoed = sum(ranking.veto_counts.values())
+    everyone = not proposals and vetoed > 0 and vetoed == len(live.index)
+    return Matched(run_id, proposals, ranking.veto_counts, everyone)
 
 
 def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str, Any]:
@@ -215,7 +240,28 @@ def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str,
         "rank": rank,
         "score": scored.score,
         "breakdown": _breakdown(scored),
+        "tie": _tie(scored),
     }
+
+
+def _tie(scored: Scored) -> dict[str, Any] | None:
+    if scored.tie_reasons is None:
+        return None
+    reason_de, reason_en = scored.tie_reasons
+    return {
+        "tied_with": scored.tied_with,
+        "band": scored.band,
+        "reason_de": reason_de,
+        "reason_en": reason_en,
+    }
+
+
+def _tie_note(tie: dict[str, Any] | None) -> TieNote | None:
+    if tie is None:
+        return None
+    return TieNote(
+        tied_with=tie["tied_with"], reason_de=tie["reason_de"], reason_en=tie["reason_en"]
+    )
 
 
 async def _propose(
@@ -227,7 +273,13 @@ async def _propose(
 ) -> None:
     for proposal in proposals:
         await repository.insert_proposal(conn, proposal)
-    await repository.record_shown(conn, [p["provider_id"] for p in proposals])
+    gained: dict[BandSeat, Exposure] = {}
+    for p in proposals:
+        if p["tie"] is not None:
+            seat = (p["tie"]["band"], p["provider_id"])
+            gained[seat] = gained.get(seat, NO_EXPOSURE).after(p["rank"])
+    if gained:
+        await repository.record_shown(conn, gained)
     event = MatchProposed(
         run_id=run_id,
         need_id=need.need_id,
@@ -240,6 +292,7 @@ async def _propose(
                 rank=p["rank"],
                 score=p["score"],
                 breakdown=tuple(CriterionScore(**c) for c in p["breakdown"]),
+                tie=_tie_note(p["tie"]),
             )
             for p in proposals
         ),
@@ -266,7 +319,10 @@ async def replay(conn: asyncpg.Connection, run_id: str) -> dict[str, Any]:
     ranking = ProviderIndex(taxonomy, providers).rank(
         need,
         weights=run["weights"],
-        exposure=inputs["exposure"],
+        exposure={
+            (band, pid): Exposure(firsts, attention)
+            for band, pid, firsts, attention in inputs["exposure"]
+        },
         top=inputs["top"],
         tolerance=inputs["tolerance"],
         excluded=frozenset(inputs["blocks"]),

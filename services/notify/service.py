@@ -48,7 +48,13 @@ from services.notify.texts import Texts
 from shared.contacts import is_known_timezone
 from shared.db import Pool, transaction
 from shared.events.base import Envelope, utc_now, wrap
-from shared.events.booking import Attendee, BookingEvent, MeetingDetails, ReminderDue
+from shared.events.booking import (
+    Attendee,
+    BookingEvent,
+    MeetingDetails,
+    MeetingRescheduled,
+    ReminderDue,
+)
 from shared.events.notify import Channel, NotificationDelivered, NotificationFailed
 from shared.messaging import PermanentError
 from shared.messaging.outbox import enqueue_all
@@ -98,7 +104,7 @@ def planned_rows(event: Any) -> list[dict[str, Any]]:
     attendees = {a.contact.contact_id: a for a in details.attendees}
     rows = []
     for item in plan(event):
-        values, problem = _values_or_problem(details, attendees[item.contact_id])
+        values, problem = _values_or_problem(details, attendees[item.contact_id], _before(event))
         rows.append(
             {
                 **asdict(item),
@@ -114,12 +120,12 @@ def planned_rows(event: Any) -> list[dict[str, Any]]:
 
 
 def _values_or_problem(
-    details: MeetingDetails, attendee: Attendee
+    details: MeetingDetails, attendee: Attendee, previous: MeetingDetails | None
 ) -> tuple[dict[str, str], str | None]:
     if not is_known_timezone(attendee.contact.timezone):
         return {}, "the contact's time zone is not an IANA time zone"
     try:
-        return values_for(details, attendee), None
+        return values_for(details, attendee, previous), None
     except (ValueError, KeyError, TypeError, ZoneInfoNotFoundError) as exc:
         return {}, f"the contact's data cannot be used ({type(exc).__name__})"
 
@@ -146,6 +152,16 @@ async def deliver_events(
     for event_id, delivery in open_rows:
         by_event.setdefault(event_id, []).append(outcomes.get(delivery, "done"))
     return [_event_outcome(by_event.get(e.id, []), max_attempts) for e in envelopes]
+
+
+def _before(event: Any) -> MeetingDetails | None:
+    """The meeting as it was before a move: the update email shows both times."""
+    if not isinstance(event, MeetingRescheduled):
+        return None
+    before: MeetingDetails = event.meeting.model_copy(
+        update={"start": event.previous_start, "end": event.previous_end}
+    )
+    return before
 
 
 def _meeting_of(event: Any) -> MeetingDetails:

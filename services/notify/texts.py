@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 LOCALES = ("de", "en")
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def linkify(text: str) -> Markup:
+    """The line, escaped, with each web address as a link (mail clients do not all do it)."""
+    parts, last = [], 0
+    for found in _URL.finditer(text):
+        url = found.group(0)
+        parts += [escape(text[last : found.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
 
 
 class Texts:
@@ -20,6 +36,7 @@ class Texts:
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
+        self._env.filters["linkify"] = linkify
 
     def render(self, locale: str, template: str, **values: Any) -> str:
         language = locale if locale in LOCALES else "de"

@@ -101,6 +101,7 @@ class AttendeeResponse(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     NEW_TIME_REQUESTED = "new_time_requested"
+    TENTATIVE = "tentative"
 
 
 class AttendeeResponded(Event):
@@ -111,6 +112,9 @@ class AttendeeResponded(Event):
     party_kind: PartyKind
     response: AttendeeResponse
     comment: str = ""
+    sequence: int | None = Field(
+        default=None, ge=0, description="The version (SEQUENCE) of the meeting answered"
+    )
 
 
 class ReminderDue(Event):

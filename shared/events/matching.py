@@ -65,12 +65,21 @@ class CriterionScore(Frozen):
     reason_en: str
 
 
+class TieNote(Frozen):
+    """A proposal tied with others: their order follows balanced exposure, not merit."""
+
+    tied_with: int = Field(ge=1)
+    reason_de: str
+    reason_en: str
+
+
 class Proposal(Frozen):
     proposal_id: str
     provider_id: str
     rank: int = Field(ge=1)
     score: float
     breakdown: tuple[CriterionScore, ...]
+    tie: TieNote | None = None
 
 
 class MatchProposed(Event):
@@ -141,4 +150,5 @@ __all__ = [
     "Proposal",
     "ProviderRegistered",
     "ProviderUpdated",
+    "TieNote",
 ]

@@ -97,6 +97,7 @@ def settings_for(stack: StackInfo, schema: str) -> BookingSettings:
         static_token_enabled=True,
         db_schema=schema,
         rsvp_secret="test-secret",  # type: ignore[arg-type]
+        public_base_url="http://booking.test",
         reminder_poll_seconds=0.2,
     )
 
@@ -245,6 +246,7 @@ async def test_two_booking_processes_never_double_book_one_provider(stack: Stack
         "BOOKING_DATABASE_URL": stack.database_url,
         "BOOKING_DB_SCHEMA": schema,
         "BOOKING_RSVP_SECRET": "s",
+        "BOOKING_PUBLIC_BASE_URL": "http://booking.test",
         "BOOKING_STAFF_TOKEN": TOKEN,
         "BOOKING_STATIC_TOKEN_ENABLED": "true",
     }
@@ -354,7 +356,9 @@ async def test_a_forged_rsvp_link_gets_403_and_a_real_one_is_recorded(
         as_json = await anyone.post(
             path, data={"response": "accepted"}, headers={"Accept": "application/json"}
         )
-        assert as_json.json()["response"] == "accepted"
+        # the decline moved the meeting: the first invitation's link is now outdated
+        assert as_json.status_code == 409
+        assert "earlier version" in as_json.json()["detail"]
 
 
 async def responses_of(booking: RunningService, meeting_id: str) -> list[str]:

@@ -199,9 +199,10 @@ async def decline_first_attendee(
         meeting.meeting_id, meeting.attendees[0].contact.contact_id, NOW, sequence
     )
     async with transaction(pool) as conn:
-        declined = await responses.respond(
+        answered = await responses.respond(
             conn, claim, AttendeeResponse.DECLINED, "", settings, b"k", NOW
         )
+    declined = answered.declined
     assert declined is not None
     return declined
 

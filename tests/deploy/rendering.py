@@ -1,7 +1,9 @@
 """Render the kustomize overlays with kubectl, for the tests and for ``make check-deploy``.
 
-``python -m tests.deploy.rendering var/rendered`` writes ``all/<overlay>.yaml`` (everything, for
-checkov) and ``core/<overlay>.yaml`` (only the built-in kinds, for kubernetes-validate --strict).
+``python -m tests.deploy.rendering var/rendered`` writes ``all/<target>.yaml`` (everything, for
+checkov and the CRD schemas) and ``core/<target>.yaml`` (only the built-in kinds, for
+kubernetes-validate --strict). The targets: the two overlays and ``nats`` (what the NATS Helm
+release needs around it in its namespace).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
+TARGETS = {
+    "dev": DEPLOY / "overlays" / "dev",
+    "prod": DEPLOY / "overlays" / "prod",
+    "nats": DEPLOY / "nats",
+}
 KUBECTL_MISSING = (
     "kubectl 1.32 or newer (kustomize built in) is needed to render the manifests: "
     "https://kubernetes.io/docs/tasks/tools/ (or apt-get install kubectl from pkgs.k8s.io)"
@@ -42,9 +50,10 @@ def kubectl() -> str:
     return found
 
 
-def render_text(overlay: str) -> str:
+@cache
+def render_text(target: str) -> str:
     return subprocess.run(
-        [kubectl(), "kustomize", str(DEPLOY / "overlays" / overlay)],
+        [kubectl(), "kustomize", str(TARGETS[target])],
         check=True,
         capture_output=True,
         text=True,
@@ -55,8 +64,8 @@ def documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render(overlay: str) -> list[dict[str, Any]]:
-    return documents(render_text(overlay))
+def render(target: str) -> list[dict[str, Any]]:
+    return documents(render_text(target))
 
 
 def is_core(doc: dict[str, Any]) -> bool:
@@ -67,12 +76,12 @@ def write(out_dir: Path) -> list[Path]:
     written = []
     for kind in ("all", "core"):
         (out_dir / kind).mkdir(parents=True, exist_ok=True)
-    for overlay in OVERLAYS:
-        text = render_text(overlay)
+    for target in TARGETS:
+        text = render_text(target)
         core = [doc for doc in documents(text) if is_core(doc)]
         everything, builtin = (
-            out_dir / "all" / f"{overlay}.yaml",
-            out_dir / "core" / f"{overlay}.yaml",
+            out_dir / "all" / f"{target}.yaml",
+            out_dir / "core" / f"{target}.yaml",
         )
         everything.write_text(text, encoding="utf-8")
         builtin.write_text(yaml.safe_dump_all(core, sort_keys=False), encoding="utf-8")

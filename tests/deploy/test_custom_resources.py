@@ -17,7 +17,8 @@ import pytest
 from shared.events.streams import BOOKING_ON_MATCHING, MATCHING_ON_BOOKING, NOTIFY_ON_BOOKING
 from tests.deploy.rendering import DEPLOY, REPO, is_core, render
 
-SERVICES = ("matching", "booking", "notify")
+SERVICES = ("matching", "booking", "notify")  # scaled by KEDA on their consumer's lag
+DATABASE_USERS = (*SERVICES, "console")  # a role and a schema each
 CONSUMER_OF = {
     "matching": MATCHING_ON_BOOKING,
     "booking": BOOKING_ON_MATCHING,
@@ -97,7 +98,7 @@ def test_the_postgres_cluster_has_three_instances_and_a_plain_role_per_service()
     assert spec["instances"] == 3
     assert spec["storage"]["size"]
     roles = {role["name"]: role for role in spec["managed"]["roles"]}
-    assert set(roles) == set(SERVICES)
+    assert set(roles) == set(DATABASE_USERS)
     for name, role in roles.items():
         assert role["login"] is True
         assert role["ensure"] == "present"
@@ -105,35 +106,47 @@ def test_the_postgres_cluster_has_three_instances_and_a_plain_role_per_service()
             assert role[power] is False, (name, power)
         assert role["passwordSecret"]["name"] == f"werkbank-pg-{name}"
     sql = "\n".join(spec["bootstrap"]["initdb"]["postInitApplicationSQL"])
-    for service in SERVICES:
+    for service in DATABASE_USERS:
         assert f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {service}" in sql
     assert "REVOKE ALL ON SCHEMA public FROM PUBLIC" in sql
-    assert "REVOKE ALL ON SCHEMA matching, booking, notify FROM PUBLIC" in sql
-    store = spec["backup"]["barmanObjectStore"]
-    assert store["destinationPath"].startswith("s3://")
-    assert {ref["name"] for ref in store["s3Credentials"].values()} == {"werkbank-pg-backup"}
+    assert "REVOKE ALL ON SCHEMA matching, booking, notify, console FROM PUBLIC" in sql
+
+
+def test_backups_go_through_the_barman_cloud_plugin() -> None:
+    """Not the in-tree barmanObjectStore, which CloudNativePG 1.31 removes."""
+    [cluster] = of_kind("Cluster").values()
+    spec = cluster["spec"]
+    assert "backup" not in spec
+    [plugin] = spec["plugins"]
+    assert plugin["name"] == "barman-cloud.cloudnative-pg.io"
+    assert plugin["isWALArchiver"] is True
+    [store] = of_kind("ObjectStore").values()
+    assert plugin["parameters"]["barmanObjectName"] == store["metadata"]["name"]
+    configuration = store["spec"]["configuration"]
+    assert configuration["destinationPath"].startswith("s3://")
+    credentials = configuration["s3Credentials"].values()
+    assert {ref["name"] for ref in credentials} == {"werkbank-pg-backup"}
+    assert store["spec"]["retentionPolicy"] == "30d"
     [scheduled] = of_kind("ScheduledBackup").values()
     assert scheduled["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
+    assert scheduled["spec"]["method"] == "plugin"
+    assert scheduled["spec"]["pluginConfiguration"]["name"] == plugin["name"]
     assert len(scheduled["spec"]["schedule"].split()) == 6  # CNPG: seconds first
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert "barmanObjectStore:" not in readme, "the restore recipe still uses the in-tree store"
 
 
-def test_the_services_point_at_the_cluster_and_their_nats_users() -> None:
-    [cluster] = of_kind("Cluster").values()
-    script = (DEPLOY / "secrets.example.sh").read_text(encoding="utf-8")
-    assert f'PG_HOST="{cluster["metadata"]["name"]}-rw"' in script
-    assert "@$PG_HOST:5432/werkbank" in script
+def test_the_services_use_their_own_nats_users() -> None:
     maps = of_kind("ConfigMap")
-    for service in SERVICES:
+    for service in DATABASE_USERS:
         data = maps[f"werkbank-{service}"]["data"]
         assert data[f"{service.upper()}_NATS_USER"] == service
-        assert f"{service.upper()}_NATS_PASSWORD" in script
-        assert f"{service.upper()}_DATABASE_URL" in script
 
 
 def test_each_service_monitor_selects_its_service_and_scrapes_the_http_port() -> None:
     monitors = of_kind("ServiceMonitor")
     services = of_kind("Service")
-    assert set(monitors) == set(SERVICES)
+    assert set(monitors) == {*DATABASE_USERS, "matching-worker"}
     for name, monitor in monitors.items():
         selector = monitor["spec"]["selector"]["matchLabels"]
         selected = [
@@ -194,7 +207,7 @@ def test_images_have_a_fixed_tag(overlay: str) -> None:
         if doc["kind"] != "Deployment":
             continue
         pod = doc["spec"]["template"]["spec"]
-        for container in pod["containers"] + pod["initContainers"]:
+        for container in pod["containers"] + pod.get("initContainers", []):
             name, _, tag = container["image"].rpartition(":")
             assert name, container["image"]
             assert tag not in {"", "latest"}, container["image"]
@@ -205,6 +218,11 @@ def test_the_dev_overlay_needs_no_operator() -> None:
 
 
 def test_keda_alone_sets_the_prod_replica_counts() -> None:
+    scaled = {obj["spec"]["scaleTargetRef"]["name"] for obj in of_kind("ScaledObject").values()}
     for name, deployment in of_kind("Deployment").items():
-        assert "replicas" not in deployment["spec"], f"kubectl apply would reset {name}'s HPA"
+        if name in scaled:
+            assert "replicas" not in deployment["spec"], f"kubectl apply would reset {name}'s HPA"
+        else:
+            assert deployment["spec"]["replicas"] >= 1, name
+    assert scaled == set(SERVICES)
     assert all(obj["spec"]["minReplicaCount"] >= 2 for obj in of_kind("ScaledObject").values())

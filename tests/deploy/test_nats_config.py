@@ -77,14 +77,41 @@ def test_passwords_come_from_the_environment_fed_by_a_secret() -> None:
     assert literal is None, "a literal password in the values"
 
 
-def test_the_values_ask_for_a_three_node_jetstream_cluster_with_switchable_tls() -> None:
+def test_the_values_ask_for_a_three_node_jetstream_cluster_with_tls() -> None:
     config = values()["config"]
-    assert config["cluster"] == {"enabled": True, "replicas": 3}
+    assert config["cluster"]["enabled"] is True
+    assert config["cluster"]["replicas"] == 3
     assert config["jetstream"]["enabled"] is True
     assert config["jetstream"]["fileStore"]["pvc"]["size"]
-    assert isinstance(config["nats"]["tls"]["enabled"], bool)
-    assert config["nats"]["tls"]["secretName"]
     assert values()["promExporter"]["enabled"] is True
+    # Clients: TLS with the certificate cert-manager issues (nats/certificates.yaml).
+    assert config["nats"]["tls"]["enabled"] is True
+    assert config["nats"]["tls"]["secretName"] in certificate_secrets()
+
+
+def certificate_secrets() -> set[str]:
+    docs = yaml.safe_load_all((DEPLOY / "nats" / "certificates.yaml").read_text(encoding="utf-8"))
+    return {doc["spec"]["secretName"] for doc in docs if doc["kind"] == "Certificate"}
+
+
+def test_routes_are_authenticated_by_mutual_tls_of_the_cluster_ca() -> None:
+    """Issue 18: a credential-less server joined through port 6222 and read every subject."""
+    cluster_tls = values()["config"]["cluster"]["tls"]
+    assert cluster_tls["enabled"] is True
+    assert cluster_tls["merge"]["verify"] is True  # peers must present a certificate
+    assert cluster_tls["secretName"] in certificate_secrets()
+    ca = values()["tlsCA"]
+    assert ca["enabled"] is True
+    assert ca["secretName"] in certificate_secrets(), "the CA's own Secret holds its private key"
+
+
+def test_the_runtime_knows_its_memory_limit_and_the_chart_version_is_pinned() -> None:
+    env = values()["container"]["env"]
+    limit = values()["container"]["merge"]["resources"]["limits"]["memory"]
+    assert limit == "1Gi"
+    assert env["GOMEMLIMIT"] == "900MiB"  # below the limit, so the GC runs before the OOM killer
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"helm upgrade --install nats nats/nats .*--version 2\.14\.2", readme)
 
 
 def check_with_nats_server(text: str, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ as its own role, and cannot reach another service's schema nor the public one.""
 from __future__ import annotations
 
 import importlib
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 import yaml
 
+from shared.db import create_pool
 from shared.service import run_migrations
 from tests.deploy.rendering import DEPLOY
 
@@ -100,3 +102,26 @@ async def test_each_service_migrates_its_own_schema_and_sees_no_other(superuser_
             )
         finally:
             await conn.close()
+
+
+async def test_the_migration_url_gives_up_on_a_held_lock(superuser_uri: str) -> None:
+    """The migrate init containers' URL (``*_MIGRATE_DATABASE_URL``) carries ``lock_timeout``:
+    a migration behind a long lock fails instead of queueing every query behind itself."""
+    script = (DEPLOY / "secrets.example.sh").read_text(encoding="utf-8")
+    [suffix] = set(re.findall(r"_MIGRATE_DATABASE_URL=\$url(\?lock_timeout=\w+)", script))
+    admin = await asyncpg.connect(superuser_uri)
+    try:
+        await admin.execute("CREATE TABLE IF NOT EXISTS public.locked (id int)")
+        # pgserver's URI has a query already (the socket directory): join the parameter to it.
+        url = superuser_uri + ("&" + suffix[1:] if "?" in superuser_uri else suffix)
+        migrate_pool = await create_pool(url, "public", min_size=1, max_size=1)
+        try:
+            assert await migrate_pool.fetchval("SHOW lock_timeout") == "5s"
+            async with admin.transaction():
+                await admin.execute("LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE")
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    await migrate_pool.execute("ALTER TABLE public.locked ADD COLUMN note text")
+        finally:
+            await migrate_pool.close()
+    finally:
+        await admin.close()

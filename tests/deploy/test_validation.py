@@ -7,32 +7,20 @@ WERKBANK_REQUIRE_DEPLOY_TOOLS=1, and there a missing tool fails instead.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.deploy.rendering import REPO, write
+from tests.deploy.rendering import REPO, TARGETS, write
+from tests.deploy.tools import tool
 
 KUBERNETES_VERSION = "1.32.0"
-TOOLS = REPO / ".venv-deploy" / "bin"
-
-
-def tool(name: str) -> Path:
-    path = TOOLS / name
-    if not path.exists():
-        if os.environ.get("WERKBANK_REQUIRE_DEPLOY_TOOLS") == "1":
-            pytest.fail(f"{path} is missing: make check-deploy installs it")
-        pytest.skip(f"{name} is not installed (make check-deploy installs it into .venv-deploy)")
-    return path
 
 
 def test_the_built_in_kinds_validate_strictly(tmp_path: Path) -> None:
     validate = tool("kubernetes-validate")
     write(tmp_path)
     core = sorted((tmp_path / "core").glob("*.yaml"))
-    assert [p.stem for p in core] == ["dev", "prod"]
+    assert [p.stem for p in core] == sorted(TARGETS)
     result = subprocess.run(
         [str(validate), "--strict", "--quiet", "-k", KUBERNETES_VERSION, *map(str, core)],
         capture_output=True,

@@ -14,6 +14,8 @@ from werkbank.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 
+# Settings a service refuses to start without (booking's attendee links).
+REQUIRED = {"booking": {"rsvp_secret": "skeleton-secret", "public_base_url": "http://booking.test"}}
 SERVICES = {
     "matching": ("MatchingSettings", MATCHING_ON_BOOKING),
     "booking": ("BookingSettings", BOOKING_ON_MATCHING),
@@ -35,6 +37,7 @@ async def test_each_service_migrates_declares_its_consumer_and_is_healthy(
         db_schema=schema,
         staff_token="skeleton-token",
         static_token_enabled=True,
+        **REQUIRED.get(service, {}),
     )
     async with in_process(app.build(settings)) as running, running.client() as http:
         assert (await http.get("/healthz")).status_code == 200

@@ -32,6 +32,7 @@ def booking_settings(stack: StackInfo, database_url: str | None = None) -> Booki
         static_token_enabled=True,
         db_schema=_schema("booking"),
         rsvp_secret="hardening-secret",  # type: ignore[arg-type]
+        public_base_url="http://booking.test",
     )
 
 

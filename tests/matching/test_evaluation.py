@@ -5,9 +5,11 @@ from __future__ import annotations
 from tests.matching.evaluation.evaluate import evaluate, load
 
 # The figures reached by the second version (German text analysis, absolute text scale):
-# 38 of 39 first proposals relevant (the first version: 37 of 39).
+# 38 of 39 first proposals relevant (the first version: 37 of 39). nDCG@5 is 0.934, not 0.958:
+# mentors now serve mentoring needs only (issue 15), and the judges had accepted some mentors
+# for first advice; their places in the ideal ranking can no longer be filled.
 PRECISION_AT_1 = 38 / 39
-NDCG_AT_5 = 0.957
+NDCG_AT_5 = 0.934
 
 
 def test_the_evaluation_set_is_large_enough_and_in_german() -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Need, Provider, Taxonomy
-from services.matching.domain.scoring import Ranking, rank
+from services.matching.domain.scoring import Exposure, Ranking, rank
 from shared.events.common import ServiceType
 from werkbank.sample_data import NEEDS, PROVIDERS
 
@@ -38,6 +38,8 @@ def providers(count: int, seed: int = 3) -> list[Provider]:
                 quality=rng.random(),
                 levels=tuple((code, rng.randint(1, 3)) for code in categories),
                 sectors=tuple(rng.sample(["C", "G", "I", "Q"], rng.randint(0, 2))),
+                ratings=rng.choice([0, 0, 3]),
+                kind="mentor" if index % 6 == 0 else "it_provider",
             )
         )
     return result
@@ -61,6 +63,7 @@ def needs(count: int, seed: int = 5) -> list[Need]:
                 lon=7.46 + rng.uniform(-0.3, 0.3),
                 budget_max=rng.choice([None, 400, 1000]),
                 sector=rng.choice(["C", "G", "I", None]),
+                provider_kinds=("mentor", "it_provider") if index % 5 == 0 else (),
             )
         )
     return result
@@ -68,6 +71,9 @@ def needs(count: int, seed: int = 5) -> list[Need]:
 
 def same(left: Ranking, right: Ranking) -> None:
     assert [p.provider_id for p in left.proposals] == [p.provider_id for p in right.proposals]
+    assert [(p.tied_with, p.band) for p in left.proposals] == [
+        (p.tied_with, p.band) for p in right.proposals
+    ]
     for a, b in zip(left.proposals, right.proposals, strict=True):
         assert abs(a.score - b.score) < 1e-9
         assert [(c.criterion, c.reason_de, c.reason_en) for c in a.breakdown] == [
@@ -79,8 +85,12 @@ def same(left: Ranking, right: Ranking) -> None:
 def test_the_index_ranks_exactly_like_the_reference() -> None:
     pool = providers(400)
     index = ProviderIndex(TAXONOMY, pool)
-    exposure = {f"p{i}": i % 3 for i in range(0, 400, 2)}
     for need in needs(40):
+        keys = index.band_keys(index.candidates(need, top=10))
+        exposure = {
+            (band, pid): Exposure(int(pid[1:]) % 2, (int(pid[1:]) % 3) * 0.63)
+            for pid, band in keys.items()
+        }
         same(
             index.rank(need, exposure=exposure, top=10),
             rank(need, pool, TAXONOMY, exposure=exposure, top=10),

@@ -127,3 +127,27 @@ async def test_bad_input_gets_a_422_naming_the_field(staff: httpx.AsyncClient) -
 async def test_the_staff_api_refuses_requests_without_the_token(staff: httpx.AsyncClient) -> None:
     answer = await staff.get("/api/matching/needs", headers={"Authorization": "Bearer wrong"})
     assert answer.status_code == 401
+
+
+async def test_tied_providers_take_turns_at_the_top_and_the_tie_is_explained(
+    staff: httpx.AsyncClient,
+) -> None:
+    assert (await staff.put("/api/matching/companies/co-bau", json=BAUSTOFF)).status_code == 200
+    for twin in ("p-twin-a", "p-twin-b"):
+        answer = await staff.put(f"/api/matching/providers/{twin}", json=PROVIDERS["p-chat"])
+        assert answer.status_code == 200, answer.text
+    assert (await staff.put("/api/matching/needs/n-twins", json=CHAT_NEED)).status_code == 200
+    firsts = []
+    for _ in range(4):
+        proposals = (await staff.post("/api/matching/needs/n-twins/match")).json()
+        firsts.append(proposals[0]["provider_id"])
+        assert proposals[0]["tie"]["tied_with"] == 1
+        assert proposals[0]["tie"]["reason_de"] == (
+            "gleichauf mit einem weiteren Anbieter; Reihenfolge nach ausgewogener Sichtbarkeit"
+        )
+    assert firsts[0] != firsts[1]
+    assert firsts[2] != firsts[3]
+    assert sorted(firsts) == ["p-twin-a", "p-twin-a", "p-twin-b", "p-twin-b"]
+    latest = (await staff.get("/api/matching/runs")).json()[0]
+    replayed = (await staff.post(f"/api/matching/runs/{latest['run_id']}/replay")).json()
+    assert replayed["same"] is True

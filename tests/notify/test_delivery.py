@@ -11,7 +11,6 @@ from email.message import EmailMessage
 
 import pytest
 from ical.calendar_stream import IcsCalendarStream
-from icalendar import Calendar
 
 from services.booking.domain.calendar import BERLIN
 from services.booking.service import build_calendar
@@ -25,11 +24,13 @@ from shared.events.booking import (
     MeetingCancelled,
     MeetingConfirmed,
     MeetingDetails,
+    MeetingRescheduled,
     Organizer,
     Place,
 )
 from shared.events.common import Contact, PartyKind
 from shared.events.notify import NotificationFailed
+from tests.support.calendar_checks import check_calendar_object
 from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
 from tests.support.streams import read_all
 from werkbank.sinks import SmsSink, SmtpSink
@@ -150,7 +151,7 @@ def mails_to(smtp: SmtpSink, address: str) -> list[EmailMessage]:
 
 
 async def test_invites_and_cancels_arrive_as_imip_with_the_right_mime_tree(
-    notify: RunningService, stack: StackInfo, smtp: SmtpSink, sms: SmsSink
+    notify: RunningService, stack: StackInfo, smtp: SmtpSink, sms: SmsSink, clock: Clock
 ) -> None:
     meeting = details()
     invite = confirmed(meeting)
@@ -162,20 +163,44 @@ async def test_invites_and_cancels_arrive_as_imip_with_the_right_mime_tree(
             return len(mails_to(smtp, petra)) == 1
 
         await eventually(arrived)
+        moved = meeting.model_copy(
+            update={
+                "start": meeting.start + timedelta(days=1),
+                "end": meeting.end + timedelta(days=1),
+            }
+        )
+        update_calendar = build_calendar(
+            moved, f"{meeting.meeting_id}@werkbank", 1, CalendarMethod.REQUEST, NOON
+        )
+        rescheduled = MeetingRescheduled(
+            meeting=moved,
+            previous_start=meeting.start,
+            previous_end=meeting.end,
+            calendar=update_calendar,
+        )
+        await publish(client, wrap(rescheduled, source="booking"))
+
+        async def updated() -> bool:
+            return len(mails_to(smtp, petra)) == 2
+
+        await eventually(updated)
+        clock.now += timedelta(hours=1)  # two emails per recipient and hour in these tests
         cancel_calendar = build_calendar(
-            meeting, f"{meeting.meeting_id}@werkbank", 1, CalendarMethod.CANCEL, NOON
+            moved, f"{meeting.meeting_id}@werkbank", 2, CalendarMethod.CANCEL, NOON
         )
         await publish(
             client,
-            wrap(MeetingCancelled(meeting=meeting, calendar=cancel_calendar), source="booking"),
+            wrap(MeetingCancelled(meeting=moved, calendar=cancel_calendar), source="booking"),
         )
 
         async def cancelled() -> bool:
-            return len(mails_to(smtp, petra)) == 2
+            return len(mails_to(smtp, petra)) == 3
 
         await eventually(cancelled)
-    for message, method in zip(mails_to(smtp, petra), ("REQUEST", "CANCEL"), strict=True):
+    mails = mails_to(smtp, petra)
+    for message, method in zip(mails, ("REQUEST", "REQUEST", "CANCEL"), strict=True):
         assert message.get_content_type() == "multipart/mixed"
+        assert message["Content-Class"] == "urn:content-classes:calendarmessage"
         alternative = message.get_payload()[0]
         assert [p.get_content_type() for p in alternative.get_payload()] == [
             "text/plain",
@@ -186,15 +211,24 @@ async def test_invites_and_cancels_arrive_as_imip_with_the_right_mime_tree(
         assert calendar_part.get_param("method") == method
         ics = calendar_part.get_content()
         ics = ics if isinstance(ics, str) else ics.decode()
-        assert Calendar.from_ical(ics)["METHOD"] == method
+        assert check_calendar_object(ics)["METHOD"] == method
         assert (
             IcsCalendarStream.calendar_from_ics(ics).events[0].uid
             == f"{meeting.meeting_id}@werkbank"
         )
         attachment = message.get_payload()[1]
         assert attachment.get_filename() == "invite.ics"
+        assert attachment.get_param("name") == "invite.ics"
         assert str(message["From"]) == "Digitale Werkbank <werkbank@example.org>"
         assert message["Message-ID"].endswith("@werkbank.local>")
+    update_text = mails[1].get_payload()[0].get_payload()[0].get_content()
+    assert "Bisher: 02.06.2026, 10:00 bis 11:00 Uhr" in update_text
+    assert "Neue Zeit: 03.06.2026, 10:00 bis 11:00 Uhr" in update_text
+    assert "Aylin Demir (ChatWerk)" in update_text
+    invite_html = mails[0].get_payload()[0].get_payload()[1].get_content()
+    assert '<a href="http://127.0.0.1:8082/rsvp/abc">' in invite_html
+    cancel_text = mails[2].get_payload()[0].get_payload()[0].get_content()
+    assert "/rsvp/" not in cancel_text
     english = mails_to(smtp, str(meeting.attendees[1].contact.email))[0]
     assert "Invitation" in str(english["Subject"])
     assert any(m.get("to") == "+492311234567" for m in sms.messages())

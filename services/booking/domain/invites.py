@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import cache, lru_cache
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 from icalendar.parser import Contentline, Parameters
 
 from services.booking.domain.calendar import BERLIN
+from services.booking.domain.timezones import vtimezone
 
 PRODID = "-//Werkbank//Digitale Werkbank Booking//DE"
 
@@ -27,19 +28,27 @@ DESCRIPTIONS = {
         "Accept, decline or ask for another time: {rsvp}"
     ),
 }
+# A cancellation asks for no answer.
+CANCELLED_DESCRIPTIONS = {
+    "de": (
+        "Abgesagt: Erstgespräch der Digitalen Werkbank zu: {title}\n"
+        "Teilnehmende: {people}\n"
+        "Ort: {place}"
+    ),
+    "en": (
+        "Cancelled: first meeting arranged by the Digitale Werkbank about: {title}\n"
+        "Participants: {people}\n"
+        "Place: {place}"
+    ),
+}
 SUMMARIES = {"de": "Digitale Werkbank: {title}", "en": "Digitale Werkbank: {title}"}
 
 
-@cache
 def _berlin_timezone(year: int) -> str:
     """The VTIMEZONE for a meeting in ``year``: its transitions from that year to the end of the
     next, which covers the meeting (a few hundred bytes instead of every year since 1970; the
-    text is sent twice in every invitation). Slow to build, the same each time: kept."""
-    timezone = Timezone.from_tzid(
-        BERLIN.key, first_date=date(year, 1, 1), last_date=date(year + 2, 1, 1)
-    )
-    text: str = timezone.to_ical().decode("utf-8")
-    return text
+    text is sent twice in every invitation)."""
+    return vtimezone(BERLIN.key, year, year + 1)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,8 @@ class InviteTexts:
         language = locale if locale in DESCRIPTIONS else "de"
         spec = self._spec
         summary = SUMMARIES[language].format(title=spec.title)
-        description = DESCRIPTIONS[language].format(
+        texts = CANCELLED_DESCRIPTIONS if spec.method == "CANCEL" else DESCRIPTIONS
+        description = texts[language].format(
             title=spec.title,
             people=", ".join(person.name for person in spec.attendees),
             place=spec.location,
@@ -168,8 +178,9 @@ def calendar_draft(
         attendee = vCalAddress(f"mailto:{person.email}")
         attendee.params["CN"] = vText(person.name)
         attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
-        attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
-        attendee.params["RSVP"] = vText("TRUE")
+        if method != "CANCEL":
+            attendee.params["PARTSTAT"] = vText("NEEDS-ACTION")
+            attendee.params["RSVP"] = vText("TRUE")
         event.add("attendee", attendee, encode=False)
     if method != "CANCEL":
         alarm = Alarm()

@@ -9,7 +9,6 @@ a provider change is visible to the very next query.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -23,16 +22,23 @@ from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.scoring import (
     DEFAULT_WEIGHTS,
     LEVEL_CREDIT,
+    NO_EXPOSURE,
     RELATED_CREDIT,
     VETO_CAPACITY,
     VETO_CONFLICT,
+    VETO_KIND,
     VETO_LANGUAGE,
+    VETO_RADIUS,
     VETO_SERVICE,
     VETO_STAFF_BLOCK,
+    BandSeat,
+    Exposure,
     Ranking,
     Scored,
+    band_keys,
     criteria,
     query_text,
+    stable_hash,
 )
 from services.matching.domain.text import TEXT_SCALE, relevance, tokens
 
@@ -89,6 +95,7 @@ class ProviderIndex:
         self._rows: list[Provider | None] = []
         self._free: list[int] = []
         self._languages, self._services, self._sectors = _Bits(), _Bits(), _Bits()
+        self._kinds = _Bits()
         self._blocked_by_company: dict[str, set[int]] = {}
         self._postings: dict[str, tuple[Ints, Floats]] = {}
         self._total_length = 0.0
@@ -115,6 +122,7 @@ class ProviderIndex:
         self.language_bits: Ints = grow(getattr(self, "language_bits", None), 0, np.int64)
         self.service_bits: Ints = grow(getattr(self, "service_bits", None), 0, np.int64)
         self.sector_bits: Ints = grow(getattr(self, "sector_bits", None), 0, np.int64)
+        self.kind_bits: Ints = grow(getattr(self, "kind_bits", None), 0, np.int64)
         self.lengths: Floats = grow(getattr(self, "lengths", None), 0.0, np.float64)
         old_exact = getattr(self, "_exact", {})
         old_related = getattr(self, "_related", {})
@@ -188,6 +196,7 @@ class ProviderIndex:
         self.language_bits[slot] = self._languages.mask(provider.languages)
         self.service_bits[slot] = self._services.mask(s.value for s in provider.service_types)
         self.sector_bits[slot] = self._sectors.mask(provider.sectors)
+        self.kind_bits[slot] = self._kinds.mask([provider.kind])
         for company in provider.blocked_companies:
             self._blocked_by_company.setdefault(company, set()).add(slot)
         for code in provider.categories:
@@ -291,7 +300,7 @@ class ProviderIndex:
     def finish(
         self,
         candidates: Candidates,
-        exposure: Mapping[str, int] | None = None,
+        exposure: Mapping[BandSeat, Exposure] | None = None,
         *,
         weights: Mapping[str, float] | None = None,
         top: int = 5,
@@ -303,16 +312,21 @@ class ProviderIndex:
         need = candidates.need
         rows = [self._rows[int(slot)] for slot in candidates.slots]
         ids = [row.provider_id for row in rows if row is not None]
+        keys = self.band_keys(candidates, tolerance)
+        shown = [exposure.get((keys.get(pid, ""), pid), NO_EXPOSURE) for pid in ids]
         hashes = np.array(
             [
-                int.from_bytes(hashlib.sha256(f"{need.need_id}:{pid}".encode()).digest()[:8])
-                for pid in ids
+                stable_hash(need.need_id, pid, seen.attention)
+                for pid, seen in zip(ids, shown, strict=True)
             ],
             dtype=np.uint64,
         )
-        shown = np.array([exposure.get(pid, 0) for pid in ids], dtype=np.int64)
+        firsts = np.array([seen.firsts for seen in shown], dtype=np.int64)
+        attention = np.array([seen.attention for seen in shown], dtype=np.float64)
         bands = -np.floor(candidates.scores / tolerance)
-        order = np.lexsort((hashes, shown, bands))[:top]
+        order = np.lexsort((hashes, attention, firsts, bands))[:top]
+        band_values, band_sizes = np.unique(bands, return_counts=True)
+        tied = dict(zip(band_values.tolist(), (band_sizes - 1).tolist(), strict=True))
         ranking = Ranking(veto_counts=candidates.veto_counts)
         for position in order:
             provider = rows[int(position)]
@@ -321,15 +335,22 @@ class ProviderIndex:
                 need, provider, self.taxonomy, float(candidates.text[position]), weight
             )
             total = round(sum(c.contribution for c in breakdown), 4)
-            ranking.proposals.append(Scored(provider.provider_id, total, breakdown))
+            others = tied[float(bands[position])]
+            band = keys.get(provider.provider_id, "")
+            ranking.proposals.append(Scored(provider.provider_id, total, breakdown, others, band))
         return ranking
+
+    def band_keys(self, candidates: Candidates, tolerance: float = 0.02) -> dict[str, str]:
+        """The tie band of each tied candidate, as the exposure ledger keys it."""
+        ids = [self.provider_id(int(slot)) for slot in candidates.slots]
+        return band_keys(dict(zip(ids, candidates.scores.tolist(), strict=True)), tolerance)
 
     def rank(
         self,
         need: Need,
         *,
         weights: Mapping[str, float] | None = None,
-        exposure: Mapping[str, int] | None = None,
+        exposure: Mapping[BandSeat, Exposure] | None = None,
         top: int = 5,
         tolerance: float = 0.02,
         excluded: frozenset[str] = frozenset(),
@@ -365,12 +386,13 @@ class ProviderIndex:
         veto((self.language_bits & self._languages.known(need.languages)) == 0, VETO_LANGUAGE[1])
         service = self._services.known([need.service_type.value])
         veto((self.service_bits & service) == 0, VETO_SERVICE[1])
+        veto((self.kind_bits & self._kinds.known(need.wanted_kinds)) == 0, VETO_KIND[1])
         slots = np.flatnonzero(remaining)
         km = self._distances(need, slots)
         with np.errstate(invalid="ignore"):
             inside = np.isnan(km) | (km <= self.radius[slots])
         if not inside.all():
-            counts["outside the service radius"] = int((~inside).sum())
+            counts[VETO_RADIUS[1]] = int((~inside).sum())
         return slots[inside], km[inside], counts
 
     def _distances(self, need: Need, slots: Ints) -> Floats:
@@ -394,7 +416,9 @@ class ProviderIndex:
 
     def _sector_fit(self, need: Need, slots: Ints) -> Floats:
         bits = self.sector_bits[slots]
-        served = (bits & self._sectors.known([need.sector] if need.sector else [])) != 0
+        if need.sector is None:
+            return np.full(len(slots), 0.5)
+        served = (bits & self._sectors.known([need.sector])) != 0
         return np.where(bits == 0, 0.5, np.where(served, 1.0, 0.0))
 
     def _budget_fit(self, need: Need, slots: Ints) -> Floats:

@@ -10,6 +10,8 @@ from typing import Any
 from shared.events.common import ServiceType
 
 DEFAULT_TAXONOMY = Path(__file__).parent / "taxonomy.json"
+IT_PROVIDER, MENTOR = "it_provider", "mentor"
+PROVIDER_KINDS = (IT_PROVIDER, MENTOR)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ class Need:
     lon: float | None = None
     budget_max: int | None = None
     sector: str | None = None  # WZ 2008 section letter of the company
+    # Staff's choice of provider kinds; empty: mentors for mentoring, IT providers otherwise.
+    provider_kinds: tuple[str, ...] = ()
+
+    @property
+    def wanted_kinds(self) -> frozenset[str]:
+        if self.provider_kinds:
+            return frozenset(self.provider_kinds)
+        return frozenset({MENTOR} if self.service_type is ServiceType.MENTORING else {IT_PROVIDER})
 
 
 @dataclass(frozen=True)
@@ -93,9 +103,11 @@ class Provider:
     booked: int = 0
     blocked_companies: tuple[str, ...] = field(default=())
     quality: float = 0.5
+    ratings: int = 0  # feedback received; with none, ``quality`` is the neutral prior
     # Capability level per category: 1 basic, 2 advanced, 3 expert (2 when not given).
     levels: tuple[tuple[str, int], ...] = ()
     sectors: tuple[str, ...] = ()  # WZ 2008 section letters served; empty means all
+    kind: str = "it_provider"  # or "mentor" (a digital mentor, Digitallots:in)
 
     @property
     def capacity_left(self) -> int:

@@ -1,16 +1,22 @@
 """Scoring a need against providers: vetoes first, then a weighted sum of explained criteria.
 
-Neutrality: providers whose scores lie within ``tolerance`` of each other count as equally good;
-among them, the one shown least often so far comes first (the exposure ledger), then a stable
-hash of (need, provider). No randomness, so every run can be replayed.
+Neutrality: providers whose scores fall into the same band of width ``tolerance`` count as equally
+good (a tie band); among them, the one with the least positional exposure in that band so far comes
+first. The exposure ledger is kept per band (its members' ids): it counts first places (what gets
+the meeting) and adds ``attention(rank)`` for every place shown; fewest first places lead, then
+least attention, then a stable hash of (need, provider, attention). No randomness, so every run
+can be replayed from its recorded inputs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+from services.matching.domain import reasons
 from services.matching.domain.model import Need, Provider, Taxonomy
 from services.matching.domain.text import Bm25, matched_words, relevance
 
@@ -46,6 +52,12 @@ class Scored:
     provider_id: str
     score: float
     breakdown: tuple[Criterion, ...]
+    tied_with: int = 0  # other providers in the same tie band
+    band: str = ""  # the tie band's key (its members), when tied
+
+    @property
+    def tie_reasons(self) -> tuple[str, str] | None:
+        return reasons.tie(self.tied_with) if self.tied_with else None
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,11 @@ VETO_CONFLICT = ("Interessenkonflikt oder Sperrliste", "conflict of interest or 
 VETO_CAPACITY = ("keine freie Kapazität", "no capacity left")
 VETO_LANGUAGE = ("keine gemeinsame Sprache", "no common language")
 VETO_SERVICE = ("bietet diese Leistungsart nicht an", "does not offer this service type")
+VETO_KIND = (
+    "andere Anbieterart (Mentoring durch Digitallots:innen, sonst IT-Dienstleister)",
+    "other kind of provider (mentors for mentoring, IT providers otherwise)",
+)
+VETO_RADIUS = ("außerhalb des Einsatzradius", "outside the service radius")
 
 
 def veto(need: Need, provider: Provider, excluded: frozenset[str] = frozenset()) -> Vetoed | None:
@@ -103,9 +120,11 @@ def veto(need: Need, provider: Provider, excluded: frozenset[str] = frozenset())
         return Vetoed(pid, *VETO_LANGUAGE)
     if need.service_type not in provider.service_types:
         return Vetoed(pid, *VETO_SERVICE)
+    if provider.kind not in need.wanted_kinds:
+        return Vetoed(pid, *VETO_KIND)
     km = _distance(need, provider)
     if km is not None and km > provider.radius_km:
-        return Vetoed(pid, "außerhalb des Einsatzradius", "outside the service radius")
+        return Vetoed(pid, *VETO_RADIUS)
     return None
 
 
@@ -121,15 +140,7 @@ def taxonomy_fit(need: Need, provider: Provider, taxonomy: Taxonomy) -> tuple[fl
         else:
             values.append(0.0)
     value = sum(values) / len(values) if values else 0.0
-    labels_de = ", ".join(taxonomy.categories[c].label_de for c in exact) or "keine"
-    labels_en = ", ".join(taxonomy.categories[c].label_en for c in exact) or "none"
-    suffix_de = f"; verwandt: {len(related)}" if related else ""
-    suffix_en = f"; related: {len(related)}" if related else ""
-    return (
-        value,
-        f"passende Themen: {labels_de}{suffix_de}",
-        f"matching topics: {labels_en}{suffix_en}",
-    )
+    return value, *reasons.taxonomy(need, provider, taxonomy, exact, related)
 
 
 def text_reasons(need: Need, provider: Provider, value: float) -> tuple[str, str]:
@@ -146,12 +157,10 @@ def text_reasons(need: Need, provider: Provider, value: float) -> tuple[str, str
     )
 
 
-def sector_fit(need: Need, provider: Provider) -> tuple[float, str, str]:
-    if not provider.sectors:
-        return 0.5, "arbeitet branchenübergreifend", "works across sectors"
-    if need.sector in provider.sectors:
-        return 1.0, "kennt die Branche", "knows the sector"
-    return 0.0, "keine Erfahrung in der Branche", "no experience in the sector"
+def sector_fit(need: Need, provider: Provider) -> float:
+    if not provider.sectors or need.sector is None:
+        return 0.5
+    return 1.0 if need.sector in provider.sectors else 0.0
 
 
 def criteria(
@@ -160,40 +169,25 @@ def criteria(
     fit, fit_de, fit_en = taxonomy_fit(need, provider, taxonomy)
     km = _distance(need, provider)
     near = 1.0 if km is None else max(0.0, 1.0 - km / max(provider.radius_km, 1.0))
-    km_de = "Entfernung unbekannt" if km is None else f"{km:.0f} km entfernt"
-    km_en = "distance unknown" if km is None else f"{km:.0f} km away"
     affordable = (
         1.0
         if need.budget_max is None or provider.price_min is None
         else float(provider.price_min <= need.budget_max)
     )
     first_language = 1.0 if need.languages[0] in provider.languages else 0.5
-    sector, sector_de, sector_en = sector_fit(need, provider)
+    sector = sector_fit(need, provider)
     return (
         Criterion("taxonomy", weights["taxonomy"], fit, fit_de, fit_en),
         Criterion("text", weights["text"], text_value, *text_reasons(need, provider, text_value)),
-        Criterion("sector", weights["sector"], sector, sector_de, sector_en),
-        Criterion("distance", weights["distance"], near, km_de, km_en),
-        Criterion(
-            "budget",
-            weights["budget"],
-            affordable,
-            "im Budget" if affordable else "über dem Budget",
-            "within budget" if affordable else "above budget",
-        ),
-        Criterion(
-            "quality",
-            weights["quality"],
-            provider.quality,
-            f"Rückmeldungen {provider.quality:.0%}",
-            f"feedback {provider.quality:.0%}",
-        ),
+        Criterion("sector", weights["sector"], sector, *reasons.sector(need, provider, sector)),
+        Criterion("distance", weights["distance"], near, *reasons.distance(provider, km)),
+        Criterion("budget", weights["budget"], affordable, *reasons.budget(need, provider)),
+        Criterion("quality", weights["quality"], provider.quality, *reasons.quality(provider)),
         Criterion(
             "language",
             weights["language"],
             first_language,
-            "spricht die bevorzugte Sprache",
-            "speaks the preferred language",
+            *reasons.language(need, provider, first_language),
         ),
     )
 
@@ -202,8 +196,10 @@ def query_text(need: Need) -> str:
     return f"{need.title} {need.description}"
 
 
-def _stable_hash(need_id: str, provider_id: str) -> str:
-    return hashlib.sha256(f"{need_id}:{provider_id}".encode()).hexdigest()
+def stable_hash(need_id: str, provider_id: str, exposure: float) -> int:
+    """Breaks a tie that exposure leaves; the exposure is part of it, so the winner rotates."""
+    key = f"{need_id}:{provider_id}:{exposure:.6f}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8])
 
 
 def rank(
@@ -212,7 +208,7 @@ def rank(
     taxonomy: Taxonomy,
     *,
     weights: dict[str, float] | None = None,
-    exposure: dict[str, int] | None = None,
+    exposure: Mapping[BandSeat, Exposure] | None = None,
     top: int = 5,
     tolerance: float = 0.02,
     excluded: frozenset[str] = frozenset(),
@@ -244,16 +240,71 @@ def rank(
     return ranking
 
 
-def neutral_order(
-    need_id: str, scored: list[Scored], exposure: dict[str, int], tolerance: float
-) -> list[Scored]:
-    """Best band first; within a band, the least shown first, then a stable hash."""
+@dataclass(frozen=True)
+class Exposure:
+    """A provider's positional exposure so far: first places, and attention over all places."""
 
-    def order(item: Scored) -> tuple[int, int, str]:
+    firsts: int = 0
+    attention: float = 0.0
+
+    def after(self, rank: int) -> Exposure:
+        return Exposure(self.firsts + (rank == 1), self.attention + attention(rank))
+
+
+NO_EXPOSURE = Exposure()
+BandSeat = tuple[str, str]  # (band key, provider id): the exposure ledger's key
+
+
+def attention(rank: int) -> float:
+    """How much of a reader's attention a list position gets (1, 0.63, 0.5, 0.43, 0.39 …)."""
+    return 1.0 / math.log2(1 + rank)
+
+
+def tie_band(score: float, tolerance: float) -> int:
+    return math.floor(score / tolerance)
+
+
+def band_key(members: Iterable[str]) -> str:
+    """A tie band's identity: its members. The exposure ledger is kept per band."""
+    return hashlib.sha256("\n".join(sorted(members)).encode()).hexdigest()[:16]
+
+
+def band_keys(scores: Mapping[str, float], tolerance: float) -> dict[str, str]:
+    """Each tied provider's band key; providers alone in their band have none."""
+    members: dict[int, list[str]] = {}
+    for provider_id, score in scores.items():
+        members.setdefault(tie_band(score, tolerance), []).append(provider_id)
+    return {
+        provider_id: band_key(group)
+        for group in members.values()
+        if len(group) > 1
+        for provider_id in group
+    }
+
+
+def neutral_order(
+    need_id: str, scored: list[Scored], exposure: Mapping[BandSeat, Exposure], tolerance: float
+) -> list[Scored]:
+    """Best band first; within a band, the least positional exposure in that band first (fewest
+    first places, then least attention over all places), then a stable hash."""
+    sizes = Counter(tie_band(item.score, tolerance) for item in scored)
+    keys = band_keys({item.provider_id: item.score for item in scored}, tolerance)
+
+    def order(item: Scored) -> tuple[int, int, float, int]:
+        band = keys.get(item.provider_id, "")
+        shown = exposure.get((band, item.provider_id), NO_EXPOSURE)
         return (
-            -math.floor(item.score / tolerance),
-            exposure.get(item.provider_id, 0),
-            _stable_hash(need_id, item.provider_id),
+            -tie_band(item.score, tolerance),
+            shown.firsts,
+            shown.attention,
+            stable_hash(need_id, item.provider_id, shown.attention),
         )
 
-    return sorted(scored, key=order)
+    return [
+        replace(
+            item,
+            tied_with=sizes[tie_band(item.score, tolerance)] - 1,
+            band=keys.get(item.provider_id, ""),
+        )
+        for item in sorted(scored, key=order)
+    ]

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from shared import addresses
 from shared.contacts import single_line
 
 GSM7 = set(
@@ -35,21 +36,13 @@ class InvalidNumberError(ValueError):
     pass
 
 
-class InvalidAddressError(ValueError):
-    pass
+InvalidAddressError = addresses.InvalidAddressError
 
 
 def ascii_address(address: str) -> str:
-    """The address as SMTP without SMTPUTF8 needs it: an internationalised domain in punycode."""
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        raise InvalidAddressError("not an email address")
-    if not local.isascii():
-        raise InvalidAddressError("the mailbox name needs SMTPUTF8, which is not supported")
-    try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError as exc:
-        raise InvalidAddressError("the domain is not a valid internationalised name") from exc
+    """The address as SMTP without SMTPUTF8 needs it, the same form booking writes into the
+    ATTENDEE line: an internationalised domain in punycode."""
+    return addresses.canonical_address(address)
 
 
 def e164(number: str, region: str = "DE") -> str:
@@ -123,6 +116,9 @@ class Email:
     date: datetime
 
 
+ATTACHMENT_NAME = "invite.ics"
+
+
 def mailbox(name: str, address: str) -> str:
     """``Name <address>`` for a header: the name on one line (no CR/LF can start a header of
     its own), quoted when it holds specials, RFC 2047-encoded when it is not ASCII."""
@@ -148,6 +144,8 @@ def imip_message(mail: Email) -> Message:
     message["Subject"] = Header(single_line(mail.subject), "utf-8").encode()
     message["Date"] = format_datetime(mail.date)
     message["Message-ID"] = mail.message_id
+    # Outlook shows the message as a meeting request (with its buttons) only with this header.
+    message["Content-Class"] = "urn:content-classes:calendarmessage"
     if mail.reply_to:
         message["Reply-To"] = mail.reply_to
     alternative = MIMEMultipart("alternative", boundary=f"=_werkbank_alternative_{token}")
@@ -158,7 +156,8 @@ def imip_message(mail: Email) -> Message:
     alternative.attach(calendar_part)
     message.attach(alternative)
     attachment = MIMEApplication(mail.ics.encode("utf-8"), "ics")
-    attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    attachment.set_param("name", ATTACHMENT_NAME)  # clients that ignore the disposition
+    attachment.add_header("Content-Disposition", "attachment", filename=ATTACHMENT_NAME)
     message.attach(attachment)
     return message
 

@@ -52,9 +52,17 @@ def place_text(details: MeetingDetails) -> str:
     return f"{place.name}{room}{address}"
 
 
-def values_for(details: MeetingDetails, attendee: Attendee) -> dict[str, str]:
+def values_for(
+    details: MeetingDetails, attendee: Attendee, previous: MeetingDetails | None = None
+) -> dict[str, str]:
+    """The texts' values; after a move, also the time before it (``previous``)."""
     start, end_time = _when(details, attendee)
+    before = {}
+    if previous is not None:
+        previous_start, previous_end_time = _when(previous, attendee)
+        before = {"previous_start": previous_start, "previous_end_time": previous_end_time}
     return {
+        **before,
         "name": attendee.contact.name,
         "title": details.title,
         "start": start,
