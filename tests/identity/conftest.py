@@ -42,6 +42,7 @@ async def booking(stack: StackInfo) -> AsyncIterator[RunningService]:
         db_schema=_schema("booking"),
         oidc_issuer=stack.oidc_issuer,
         rsvp_secret="identity-secret",  # type: ignore[arg-type]
+        public_base_url="http://booking.test",
     )
     async with in_process(build_booking(settings)) as running:
         yield running
