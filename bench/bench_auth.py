@@ -63,9 +63,7 @@ async def run(context: BenchContext) -> list[Figure]:
             for _ in range(ROUNDS):
                 for kind in ("jwt", "static"):
                     started = time.perf_counter()
-                    answer = await client.get(
-                        "/api/ping", headers={"Authorization": headers[kind]}
-                    )
+                    answer = await client.get("/api/ping", headers={"Authorization": headers[kind]})
                     timings[kind].append(time.perf_counter() - started)
                     assert answer.status_code == 200
         verifier = TokenVerifier(provider.issuer, "werkbank")

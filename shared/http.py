@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.auth import Admin, GuardedRoute, Staff, Viewer
+from shared.idempotency import IdempotencyMiddleware
 from shared.problems import install_problem_details
 from shared.request_guard import refuse_odd_input
 
@@ -70,6 +71,7 @@ def create_http_app(
         dependencies=[Depends(refuse_odd_input)],
     )
     install_problem_details(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)

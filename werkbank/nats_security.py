@@ -14,6 +14,8 @@ What a service needs, and why:
   ``CONSUMER.CREATE.<stream>.<durable>[.<filter>]`` and the legacy ``CONSUMER.DURABLE.CREATE``
   subject), ``CONSUMER.MSG.NEXT`` (pull fetch), ``STREAM.MSG.GET`` on the consumer's stream (the
   exhausted-deliveries listener fetches the original message) and ``$JS.ACK`` (ack, nak, term);
+- on the PRIVACY stream, matching publishes requests and every service its answers; each may
+  read and securely delete messages of its own stream and of the dead letters (erasure);
 - subscribe to ``_INBOX.>`` (JetStream API replies, publish acks and fetched messages), to its
   consumer's subject, and to the ``MAX_DELIVERIES`` advisory of its own consumer.
 
@@ -31,10 +33,14 @@ from typing import Final, NamedTuple
 from shared.events.streams import (
     ALL_STREAMS,
     BOOKING_ON_MATCHING,
+    BOOKING_ON_PRIVACY,
     BOOKING_STREAM,
+    DEADLETTER_STREAM,
     MATCHING_ON_BOOKING,
+    MATCHING_ON_PRIVACY,
     MATCHING_STREAM,
     NOTIFY_ON_BOOKING,
+    NOTIFY_ON_PRIVACY,
     NOTIFY_STREAM,
     ConsumerSpec,
     StreamSpec,
@@ -52,9 +58,15 @@ OWN_STREAM: Final[Mapping[str, StreamSpec]] = {
     "notify": NOTIFY_STREAM,
 }
 CONSUMERS: Final[Mapping[str, tuple[ConsumerSpec, ...]]] = {
-    "matching": (MATCHING_ON_BOOKING,),
-    "booking": (BOOKING_ON_MATCHING,),
-    "notify": (NOTIFY_ON_BOOKING,),
+    "matching": (MATCHING_ON_BOOKING, MATCHING_ON_PRIVACY),
+    "booking": (BOOKING_ON_MATCHING, BOOKING_ON_PRIVACY),
+    "notify": (NOTIFY_ON_BOOKING, NOTIFY_ON_PRIVACY),
+}
+# What each service publishes on the PRIVACY stream: matching asks, every service answers.
+PRIVACY_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "matching": ("privacy.>",),
+    "booking": ("privacy.erasure.completed", "privacy.export.assembled"),
+    "notify": ("privacy.erasure.completed", "privacy.export.assembled"),
 }
 
 
@@ -86,6 +98,17 @@ def _consumer_api(spec: ConsumerSpec) -> list[str]:
     ]
 
 
+def _erasure_api(service: str) -> list[str]:
+    """Read and securely delete messages of its own stream and of the dead letters: on erasure
+    each service removes the messages that name the person (``shared/privacy.py``)."""
+    streams = (OWN_STREAM[service].name, DEADLETTER_STREAM.name)
+    return [
+        f"$JS.API.STREAM.{action}.{stream}"
+        for stream in streams
+        for action in ("MSG.GET", "MSG.DELETE")
+    ]
+
+
 def _unique(subjects: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(subjects))
 
@@ -97,12 +120,14 @@ def permissions_for(service: str) -> Permissions:
         *OWN_STREAM[service].subjects,
         f"deadletter.{service}.>",
         AUDIT_SUBJECT,
+        *PRIVACY_SUBJECTS[service],
         "$JS.API.INFO",
     ]
     for stream in ALL_STREAMS:
         publish += _stream_api(stream.name)
     for spec in consumers:
         publish += _consumer_api(spec)
+    publish += _erasure_api(service)
     subscribe = [spec.subject for spec in consumers]
     subscribe += [f"{ADVISORY_MAX_DELIVERIES}.{s.stream.name}.{s.durable}" for s in consumers]
     subscribe.append(INBOX)

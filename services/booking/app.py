@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.booking import api, attendees_api, handlers, places_api
+from services.booking import api, attendees_api, handlers, places_api, privacy
 from services.booking.domain.calendar import public_holidays
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
@@ -43,7 +43,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or BookingSettings(),
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
+        consumers=lambda runtime: [*handlers.consumers(runtime), *privacy.consumers(runtime)],
         routers=[
             api.router,
             places_api.router,

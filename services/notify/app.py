@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, handlers
+from services.notify import api, handlers, privacy
+from services.notify.journal import AcceptanceJournal
 from services.notify.senders import SmsGateway, SmtpPool, sms_session
-from services.notify.service import AcceptanceJournal, Outbound
+from services.notify.service import Outbound
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
@@ -38,7 +39,7 @@ def build(settings: NotifySettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or NotifySettings(),
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
+        consumers=lambda runtime: [*handlers.consumers(runtime), *privacy.consumers(runtime)],
         routers=[api.router],
         on_start=[open_outbound],
         on_stop=[close_outbound],

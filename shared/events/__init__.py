@@ -24,6 +24,12 @@ from shared.events.matching import (
     ProviderUpdated,
 )
 from shared.events.notify import NotificationDelivered, NotificationFailed
+from shared.events.privacy import (
+    ErasureCompleted,
+    ErasureRequested,
+    ExportAssembled,
+    ExportRequested,
+)
 
 EVENT_MODELS: dict[str, type[Event]] = {
     model.event_type(): model
@@ -48,6 +54,10 @@ EVENT_MODELS: dict[str, type[Event]] = {
         NotificationFailed,
         AuditActionRecorded,
         EventDeadLettered,
+        ErasureRequested,
+        ErasureCompleted,
+        ExportRequested,
+        ExportAssembled,
     )
 }
 

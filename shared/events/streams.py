@@ -47,12 +47,21 @@ DEADLETTER_STREAM = StreamSpec(
     max_age=timedelta(days=90),
     description="Events that could not be handled, with the reason",
 )
+# Erasure requests and confirmations carry ids and counts only; export parts carry personal
+# data, so the stream keeps its messages only as long as an export takes to assemble.
+PRIVACY_STREAM = StreamSpec(
+    "PRIVACY",
+    ("privacy.>",),
+    max_age=timedelta(days=7),
+    description="Erasure and access requests of data subjects, and each service's answer",
+)
 ALL_STREAMS: tuple[StreamSpec, ...] = (
     MATCHING_STREAM,
     BOOKING_STREAM,
     NOTIFY_STREAM,
     AUDIT_STREAM,
     DEADLETTER_STREAM,
+    PRIVACY_STREAM,
 )
 
 
@@ -107,6 +116,27 @@ MATCHING_ON_BOOKING = ConsumerSpec(
     subject="booking.meeting.>",
     # What matching learns from; invites and reminders would only cost it decoding.
     filter_subjects=("booking.meeting.declined", "booking.meeting.feedback_given"),
+)
+
+MATCHING_ON_PRIVACY = ConsumerSpec(
+    service="matching",
+    durable="matching-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+)
+BOOKING_ON_PRIVACY = ConsumerSpec(
+    service="booking",
+    durable="booking-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
+NOTIFY_ON_PRIVACY = ConsumerSpec(
+    service="notify",
+    durable="notify-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
 
 
