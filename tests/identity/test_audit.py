@@ -166,6 +166,8 @@ async def test_an_accept_records_the_actor_in_the_audit_log_the_event_and_its_he
         async def accepted_event() -> bool:
             messages = await read_all(nats, "MATCHING", "matching.match.accepted", idle=0.2)
             for message in messages:
+                if match_id.encode() not in message.data:
+                    continue  # other tests' events, some of older shapes
                 event = Envelope[MatchAccepted].model_validate_json(message.data).data
                 if event.match_id == match_id:
                     assert event.accepted_by == STAFF
