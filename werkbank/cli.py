@@ -37,7 +37,7 @@ from werkbank.stack import EmbeddedStack, StackInfo
 app = typer.Typer(help="Werkbank: matching, booking and notifications for the digitalisation desk.")
 console = Console()
 
-SERVICES = {"matching": 8081, "booking": 8082, "notify": 8083}
+SERVICES = {"matching": 8081, "booking": 8082, "notify": 8083, "console": 8080}
 STATE = Path("var/up.json")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,6 +64,21 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         f"{prefix}STATIC_TOKEN_ENABLED": "true",
         f"{prefix}LOG_JSON": "true",
         **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
+        **(_console_env(info, port) if name == "console" else {}),
+    }
+
+
+def _console_env(info: StackInfo, port: int) -> dict[str, str]:
+    """The console calls the services' staff APIs and replays dead letters as the operator."""
+    urls = {
+        f"CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{other}"
+        for name, other in SERVICES.items()
+        if name != "console"
+    }
+    return {
+        **urls,
+        "CONSOLE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CONSOLE_REPLAY_NATS_URL": info.ops_nats_url,
     }
 
 
@@ -83,8 +98,12 @@ def start_services(info: StackInfo, token: str, log_dir: Path) -> list[ServiceHa
     return handles
 
 
+def _console_url(handles: list[ServiceHandle]) -> str:
+    return next((h.url for h in handles if h.name == "console"), "http://127.0.0.1:8080")
+
+
 def wait_until_healthy(
-    handles: list[ServiceHandle], timeout: float = 60.0
+    handles: list[ServiceHandle], timeout: float = 180.0
 ) -> dict[str, dict[str, object]]:
     deadline = time.monotonic() + timeout
     status: dict[str, dict[str, object]] = {}
@@ -157,6 +176,10 @@ def demo(
         )
         print_summary(result, console, Path(info.mail_dir), Path(info.sms_file))
         console.print(f"Service logs: {root / 'logs'}")
+        console.print(
+            f"Staff console (German, English switch): [bold]{_console_url(handles)}[/] - "
+            "`make up` keeps it running at http://127.0.0.1:8080"
+        )
     finally:
         stop_services(handles)
         stack.stop()
@@ -255,10 +278,11 @@ def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0
     state = json.loads(state_file.read_text(encoding="utf-8"))
     table = Table(title="Running")
     table.add_column("service")
-    table.add_column("staff API")
+    table.add_column("address")
     for name, url in state["services"].items():
-        table.add_row(name, f"{url}/docs")
+        table.add_row(name, url if name == "console" else f"{url}/docs")
     console.print(table)
+    console.print(f"Staff console: [bold]{state['services'].get('console', '')}[/]")
     console.print(
         f"mail: {state['stack']['mail_dir']}  SMS: {state['stack']['sms_file']}\n"
         f"staff token in {state_file}; load the sample data with `.venv/bin/werkbank sample`, "
@@ -438,8 +462,18 @@ def import_file(
 
 @app.command()
 def batch(as_json: JsonOption = False) -> None:
-    """Allocate all open needs at once under provider capacity (pins and blocks respected)."""
-    result = _request("matching", "POST", "/api/matching/batch", json={})
+    """Allocate all open needs at once under provider capacity (pins and blocks respected):
+    a background job; its result is committed once it is ready."""
+    job = _request("matching", "POST", "/api/matching/batch", json={})
+    while job.get("status") in {"queued", "running"}:
+        time.sleep(0.5)
+        job = _request("matching", "GET", f"/api/matching/batch/{job['job_id']}")
+    if job.get("status") != "ready":
+        console.print(
+            f"[red]batch job {job['job_id']} ended {job['status']}[/]: {job.get('error')}"
+        )
+        raise typer.Exit(1)
+    result = _request("matching", "POST", f"/api/matching/batch/{job['job_id']}/commit")
     if as_json:
         _show(result, True, (), "")
         return

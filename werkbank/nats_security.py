@@ -19,6 +19,10 @@ What a service needs, and why:
 - subscribe to ``_INBOX.>`` (JetStream API replies, publish acks and fetched messages), to its
   consumer's subject, and to the ``MAX_DELIVERIES`` advisory of its own consumer.
 
+The console (a read model) subscribes to every context's events through its own durable
+consumers and publishes nothing but its own dead letters; replaying a dead letter is an
+operator's act and uses the ops connection (``CONSOLE_REPLAY_NATS_URL``).
+
 The ops user may do anything (stream backups, ``werkbank dead-letters --replay``).
 """
 
@@ -35,6 +39,7 @@ from shared.events.streams import (
     BOOKING_ON_MATCHING,
     BOOKING_ON_PRIVACY,
     BOOKING_STREAM,
+    CONSOLE_CONSUMERS,
     DEADLETTER_STREAM,
     MATCHING_ON_BOOKING,
     MATCHING_ON_PRIVACY,
@@ -46,8 +51,10 @@ from shared.events.streams import (
     StreamSpec,
 )
 
-SERVICES: Final = ("matching", "booking", "notify")
+SERVICES: Final = ("matching", "booking", "notify", "console")
 AUDIT_SUBJECT: Final = "audit.action.recorded"
+# The services that keep an audit log and publish its records; the console acts through them.
+AUDITED: Final = ("matching", "booking", "notify")
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
@@ -57,16 +64,22 @@ OWN_STREAM: Final[Mapping[str, StreamSpec]] = {
     "booking": BOOKING_STREAM,
     "notify": NOTIFY_STREAM,
 }
+OWN_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
+    **{service: stream.subjects for service, stream in OWN_STREAM.items()},
+    "console": ("console.>",),
+}
 CONSUMERS: Final[Mapping[str, tuple[ConsumerSpec, ...]]] = {
     "matching": (MATCHING_ON_BOOKING, MATCHING_ON_PRIVACY),
     "booking": (BOOKING_ON_MATCHING, BOOKING_ON_PRIVACY),
     "notify": (NOTIFY_ON_BOOKING, NOTIFY_ON_PRIVACY),
+    "console": CONSOLE_CONSUMERS,
 }
 # What each service publishes on the PRIVACY stream: matching asks, every service answers.
 PRIVACY_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
     "matching": ("privacy.>",),
     "booking": ("privacy.erasure.completed", "privacy.export.assembled"),
     "notify": ("privacy.erasure.completed", "privacy.export.assembled"),
+    "console": (),
 }
 
 
@@ -117,9 +130,9 @@ def permissions_for(service: str) -> Permissions:
     """The allow lists of one service's NATS user."""
     consumers = CONSUMERS[service]
     publish = [
-        *OWN_STREAM[service].subjects,
+        *OWN_SUBJECTS[service],
         f"deadletter.{service}.>",
-        AUDIT_SUBJECT,
+        *([AUDIT_SUBJECT] if service in AUDITED else []),
         *PRIVACY_SUBJECTS[service],
         "$JS.API.INFO",
     ]
@@ -127,7 +140,8 @@ def permissions_for(service: str) -> Permissions:
         publish += _stream_api(stream.name)
     for spec in consumers:
         publish += _consumer_api(spec)
-    publish += _erasure_api(service)
+    if service in OWN_STREAM:
+        publish += _erasure_api(service)
     subscribe = [spec.subject for spec in consumers]
     subscribe += [f"{ADVISORY_MAX_DELIVERIES}.{s.stream.name}.{s.durable}" for s in consumers]
     subscribe.append(INBOX)

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.booking import api, attendees_api, handlers, places_api, privacy
+from services.booking import api, attendees_api, handlers, places_api, privacy, retention
 from services.booking.domain.calendar import public_holidays
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
@@ -51,7 +51,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             attendees_api.feedback_router,
         ],
         on_start=[load_rsvp_secret, load_holidays],
-        background=[handlers.reminder_loop],
+        background=[handlers.reminder_loop, retention.retention],
         title="Werkbank booking",
     )
 

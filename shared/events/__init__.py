@@ -20,6 +20,8 @@ from shared.events.matching import (
     MatchDeclined,
     MatchProposed,
     MatchRequested,
+    NeedRegistered,
+    NeedUpdated,
     ProviderRegistered,
     ProviderUpdated,
 )
@@ -38,6 +40,8 @@ EVENT_MODELS: dict[str, type[Event]] = {
         CompanyUpdated,
         ProviderRegistered,
         ProviderUpdated,
+        NeedRegistered,
+        NeedUpdated,
         MatchRequested,
         MatchProposed,
         MatchAccepted,

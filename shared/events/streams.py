@@ -138,6 +138,43 @@ NOTIFY_ON_PRIVACY = ConsumerSpec(
     subject="privacy.>",
     filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
+# The console's read model: every event of every context, in order (one worker each). One
+# message per fetch: a larger batch waits out the pull's expiry for the rest of the batch when
+# traffic is light, and staff would see an action's result seconds late.
+CONSOLE_ON_MATCHING = ConsumerSpec(
+    service="console",
+    durable="console-on-matching",
+    stream=MATCHING_STREAM,
+    subject="matching.>",
+    batch_size=1,
+)
+CONSOLE_ON_BOOKING = ConsumerSpec(
+    service="console",
+    durable="console-on-booking",
+    stream=BOOKING_STREAM,
+    subject="booking.>",
+    batch_size=1,
+)
+CONSOLE_ON_NOTIFY = ConsumerSpec(
+    service="console",
+    durable="console-on-notify",
+    stream=NOTIFY_STREAM,
+    subject="notify.>",
+    batch_size=1,
+)
+CONSOLE_ON_DEADLETTER = ConsumerSpec(
+    service="console",
+    durable="console-on-deadletter",
+    stream=DEADLETTER_STREAM,
+    subject="deadletter.>",
+    batch_size=1,
+)
+CONSOLE_CONSUMERS = (
+    CONSOLE_ON_MATCHING,
+    CONSOLE_ON_BOOKING,
+    CONSOLE_ON_NOTIFY,
+    CONSOLE_ON_DEADLETTER,
+)
 
 
 def dead_letter_subject(service: str, consumer: str) -> str:

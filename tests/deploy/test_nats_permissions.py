@@ -35,6 +35,7 @@ SETTINGS = {
     "matching": "MatchingSettings",
     "booking": "BookingSettings",
     "notify": "NotifySettings",
+    "console": "ConsoleSettings",
 }
 # What a service refuses to start without, beyond NATS and the database.
 REQUIRED: dict[str, dict[str, str]] = {

@@ -19,6 +19,7 @@ from tests.support.harness import RunningService, in_process
 from werkbank.stack import StackInfo
 
 TOKEN = "privacy-staff"
+WEBHOOK_SECRET = "privacy-webhook"
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, RunningService]]
             sms_gateway_url=stack.sms_url,
             quiet_hours_start=time(23, 59),
             quiet_hours_end=time(0, 0),
+            sms_webhook_secret=WEBHOOK_SECRET,
         ),
     }
     blueprints = {
