@@ -104,11 +104,11 @@ class ExportIn(BaseModel):
 
 
 @router.post("/exports", status_code=status.HTTP_202_ACCEPTED)
-async def request_export(body: ExportIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+async def request_export(body: ExportIn, request: Request, actor: Admin) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         event = await export.request_export(
             conn,
-            requested_by=str(actor),
+            requested_by=actor.subject,
             contact_id=body.contact_id,
             email=str(body.email) if body.email else None,
         )
@@ -131,7 +131,7 @@ async def _export(request: Request, request_id: str) -> dict[str, Any]:
 
 @router.get("/exports/{request_id}")
 async def get_export(
-    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+    request: Request, _: Admin, request_id: str = Path(max_length=64)
 ) -> dict[str, Any]:
     """The machine-readable export: per service, per table, every row naming the person."""
     return await _export(request, request_id)
@@ -139,7 +139,7 @@ async def get_export(
 
 @router.get("/exports/{request_id}/summary", response_class=HTMLResponse)
 async def get_export_summary(
-    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+    request: Request, _: Admin, request_id: str = Path(max_length=64)
 ) -> HTMLResponse:
     """The same export as a readable German HTML page."""
     return HTMLResponse(export.summary_html(await _export(request, request_id)))
