@@ -29,6 +29,7 @@ from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
 from shared.messaging import PermanentError
 from shared.migrations import migrate, migrations_for
+from tests.support.calendar_checks import check_calendar_object
 from tests.support.harness import (
     RunningService,
     ServiceProcess,
@@ -324,6 +325,9 @@ async def test_reschedule_and_cancel_keep_the_uid_raise_the_sequence_and_refuse_
     assert rescheduled[0].calendar.sequence == 1
     assert rescheduled[0].meeting.start.astimezone(BERLIN).hour == 11
     assert cancels[0].calendar.sequence == 2
+    for calendar in (meeting.calendar, rescheduled[0].calendar, cancels[0].calendar):
+        for invitation in calendar.invitations:
+            check_calendar_object(invitation.ics)
     cancel_ics = Calendar.from_ical(cancels[0].calendar.invitations[0].ics)
     assert cancel_ics["METHOD"] == "CANCEL"
     assert cancel_ics.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
