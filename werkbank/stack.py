@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+from werkbank.imap import ImapServer
 from werkbank.nats_security import OPS_USER, SERVICES, server_config
 from werkbank.sinks import SmsSink, SmtpSink, free_port
 
@@ -50,6 +51,11 @@ class StackInfo:
     nats_passwords: dict[str, str] = field(default_factory=dict)
     # Signs attendee links: one per stack, so that links survive a restart of booking.
     booking_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # The organizer mailbox (pymap) calendar clients' answers arrive in.
+    imap_host: str = ""
+    imap_port: int = 0
+    imap_user: str = ""
+    imap_password: str = ""
 
     @property
     def ops_nats_url(self) -> str:
@@ -73,6 +79,14 @@ class StackInfo:
                 "BOOKING_RSVP_SECRET": self.booking_link_secret,
                 "BOOKING_PUBLIC_BASE_URL": BOOKING_PUBLIC_BASE_URL,
             }
+            if self.imap_host:
+                env |= {
+                    "BOOKING_IMAP_HOST": self.imap_host,
+                    "BOOKING_IMAP_PORT": str(self.imap_port),
+                    "BOOKING_IMAP_USER": self.imap_user,
+                    "BOOKING_IMAP_PASSWORD": self.imap_password,
+                    "BOOKING_IMAP_TLS": "false",
+                }
         if prefix == "NOTIFY_":
             env |= {
                 "NOTIFY_SMTP_HOST": self.smtp_host,
@@ -193,6 +207,7 @@ class EmbeddedStack:
         self.postgres = Postgres(self.root / "pg")
         self.smtp = SmtpSink(self.root / "mail")
         self.sms = SmsSink(self.root / "sms" / "messages.jsonl")
+        self.imap = ImapServer(self.root / "imap.log")
         self.info: StackInfo | None = None
 
     def start(self) -> StackInfo:
@@ -202,6 +217,7 @@ class EmbeddedStack:
             database_url = self.postgres.start()
             self.smtp.start()
             self.sms.start()
+            self.imap.start()
         except BaseException:
             self.stop()
             raise
@@ -215,11 +231,15 @@ class EmbeddedStack:
             sms_file=str(self.sms.path),
             root=str(self.root),
             nats_passwords=self.nats_passwords,
+            imap_host=self.imap.host,
+            imap_port=self.imap.port,
+            imap_user=self.imap.user,
+            imap_password=self.imap.password,
         )
         return self.info
 
     def stop(self) -> None:
-        for part in (self.sms, self.smtp, self.nats, self.postgres):
+        for part in (self.imap, self.sms, self.smtp, self.nats, self.postgres):
             try:
                 part.stop()
             except Exception:
