@@ -26,7 +26,8 @@ setup: $(STAMP) ## create .venv with the locked dependencies
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(UV) || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q "uv==$(UV_VERSION)")
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
-	$(UV) pip compile -q pyproject.toml --universal --python-version 3.11 -o requirements-runtime.lock
+	@# The runtime lock (the images) with hashes: uv pip install refuses a package that differs.
+	$(UV) pip compile -q pyproject.toml --universal --python-version 3.11 --generate-hashes -o requirements-runtime.lock
 
 demo: setup ## run the main job on sample data over the embedded stack
 	$(BIN)/werkbank demo

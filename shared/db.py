@@ -12,6 +12,16 @@ import asyncpg
 Pool: TypeAlias = asyncpg.Pool
 Connection: TypeAlias = asyncpg.Connection
 
+# What a lost connection or a restarting server raises: worth a new connection and a retry.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
@@ -36,6 +46,12 @@ async def transaction(pool: Pool) -> AsyncIterator[Connection]:
     """The unit of work: everything done on the connection commits together, or not at all."""
     async with pool.acquire() as conn, conn.transaction():
         yield conn
+
+
+def like_escaped(text: str) -> str:
+    """``text`` for a LIKE/ILIKE pattern, its ``%``, ``_`` and ``\\`` taken literally (the
+    default escape character is the backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def ping(pool: Pool) -> bool:

@@ -125,10 +125,18 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     return _from_http_exception(exc)
 
 
+def validation_problem(
+    exc: RequestValidationError, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    errors = [{"loc": list(error.get("loc", ())), "msg": error["msg"]} for error in exc.errors()]
+    return problem_response(
+        422, "the request is not valid; see errors", errors=errors, headers=headers
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(error.get("loc", ())), "msg": error["msg"]} for error in exc.errors()]
-    return problem_response(422, "the request is not valid; see errors", errors=errors)
+    return validation_problem(exc)
 
 
 def outage_response() -> JSONResponse:

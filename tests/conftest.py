@@ -22,16 +22,23 @@ def _processes_under(root: str) -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackInfo]:
+def running_stack() -> Iterator[EmbeddedStack]:
+    """The embedded stack itself, for tests that restart one of its servers."""
     embedded = EmbeddedStack()
     info = embedded.start()
     try:
-        yield info
+        yield embedded
     finally:
         embedded.stop()
         leftovers = _processes_under(info.root)
         embedded.remove()
         assert not leftovers, f"processes survived the stack: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def stack(running_stack: EmbeddedStack) -> StackInfo:
+    assert running_stack.info is not None
+    return running_stack.info
 
 
 @pytest.fixture(scope="session")

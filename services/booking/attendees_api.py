@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -16,12 +16,37 @@ from fastapi.responses import HTMLResponse
 from services.booking import aftercare, invitations, responses, service, texts
 from services.booking.domain import rsvp
 from services.booking.settings import BookingSettings
+from shared import rate_limits
 from shared.db import transaction
 from shared.events.booking import AttendeeResponse, FeedbackOutcome
+from shared.page_security import SecurePageRoute
+from shared.rate_limits import Limit
 from shared.service import runtime_of
 
-rsvp_router = APIRouter(prefix="/rsvp", tags=["attendees"])
-feedback_router = APIRouter(prefix="/feedback", tags=["attendees"])
+rsvp_router = APIRouter(prefix="/rsvp", tags=["attendees"], route_class=SecurePageRoute)
+feedback_router = APIRouter(prefix="/feedback", tags=["attendees"], route_class=SecurePageRoute)
+HOUR = timedelta(hours=1)
+
+
+async def _within_limits(request: Request, token: str) -> None:
+    """Answers are limited per link and per client address, in PostgreSQL (so across
+    replicas): 429 with Retry-After beyond."""
+    settings = _settings(request)
+    now = datetime.now(UTC)
+    address = request.client.host if request.client else "unknown"
+    checks = (
+        (Limit("answers-per-address", settings.answers_per_address_per_hour, HOUR), address),
+        (Limit("answers-per-link", settings.answers_per_link_per_hour, HOUR), token),
+    )
+    async with transaction(runtime_of(request).pool) as conn:
+        await rate_limits.forget_old(conn, now, 2 * HOUR)
+        waits = [await rate_limits.hit(conn, limit, key, now) for limit, key in checks]
+    if any(waits):  # refused answers count too: their hits are committed
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many answers; please try again later",
+            headers={"Retry-After": str(max(wait or 0 for wait in waits))},
+        )
 
 
 def _claim(request: Request, token: str, purpose: str) -> rsvp.RsvpClaim:
@@ -97,6 +122,7 @@ async def answer(
 ) -> HTMLResponse | dict[str, str]:
     """Accept, decline or ask for another time; a decline is handled at once (see responses).
     A page for people; JSON for a client that asks for it (``Accept: application/json``)."""
+    await _within_limits(request, token)
     claim = _claim(request, token, rsvp.RSVP)
     runtime = runtime_of(request)
     wants_json = "application/json" in request.headers.get("accept", "")
@@ -162,6 +188,7 @@ async def give_feedback(
     lang: Annotated[str | None, Query(max_length=5)] = None,
 ) -> HTMLResponse:
     """Rating 1-4 (once) and, now or later, the outcome; FeedbackGiven reaches matching."""
+    await _within_limits(request, token)
     claim = _claim(request, token, rsvp.FEEDBACK)
     async with transaction(runtime_of(request).pool) as conn:
         with _as_http_errors():

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import like_escaped
+
 _UPSERT_VENUE = """
 INSERT INTO venues (venue_id, doc) VALUES ($1, $2::text::jsonb)
 ON CONFLICT (venue_id) DO UPDATE SET doc = EXCLUDED.doc
@@ -242,7 +244,8 @@ async def meeting(
 async def meetings(
     conn: asyncpg.Connection, status: str | None, text: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    rows = await conn.fetch(_MEETINGS, status, text, limit)
+    pattern = None if text is None else like_escaped(text)
+    rows = await conn.fetch(_MEETINGS, status, pattern, limit)
     return [m for row in rows if (m := _meeting(row)) is not None]
 
 

@@ -49,6 +49,12 @@ class BookingSettings(ServiceSettings):
     feedback_days: int = Field(
         default=180, ge=1, description="How long a feedback link stays valid after the meeting"
     )
+    answers_per_link_per_hour: int = Field(
+        default=10, ge=1, description="RSVP and feedback answers through one link (429 beyond)"
+    )
+    answers_per_address_per_hour: int = Field(
+        default=120, ge=1, description="Answers from one client address, any link (429 beyond)"
+    )
 
     imap_host: str | None = Field(
         default=None, description="The organizer mailbox calendar answers arrive in; none: off"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from services.matching import imports, repository, service
 from services.matching.domain.model import Taxonomy
+from services.matching.domain.suggest import suggest
 from services.matching.schemas import (
     BatchIn,
     CompanyIn,
@@ -17,6 +18,8 @@ from services.matching.schemas import (
     NeedIn,
     OverrideIn,
     ProviderIn,
+    SuggestIn,
+    SuggestOut,
 )
 from shared.db import transaction
 from shared.http import StaffOnly
@@ -83,8 +86,20 @@ async def put_provider(
     return {"provider_id": provider_id, "created": created}
 
 
+def _suggestions(request: Request, title: str, description: str) -> list[dict[str, Any]]:
+    return [vars(s) for s in suggest(_taxonomy(request), title, description)]
+
+
+@router.post("/needs/suggest-categories", response_model=SuggestOut)
+async def suggest_categories(body: SuggestIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+    """Taxonomy categories for a need's text, each with a confidence and the words that led to
+    it. Nothing is stored: staff confirm by sending the chosen categories with the need."""
+    return {"suggestions": _suggestions(request, body.title, body.description)}
+
+
 @router.put("/needs/{need_id}")
 async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+    """Store a need; the answer adds the categories its text suggests, for staff to compare."""
     _check_categories(_taxonomy(request), body.categories)
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.company(conn, body.company_id) is None:
@@ -95,7 +110,11 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
         created = await repository.upsert_need(
             conn, need_id, body.company_id, body.model_dump(mode="json")
         )
-    return {"need_id": need_id, "created": created}
+    return {
+        "need_id": need_id,
+        "created": created,
+        "suggested_categories": _suggestions(request, body.title, body.description),
+    }
 
 
 @router.post(

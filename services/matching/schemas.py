@@ -152,3 +152,20 @@ class BatchIn(Body):
 
 class Decision(Body):
     reason: str = Field(default="", max_length=1000)
+
+
+class SuggestIn(Body):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=MAX_TEXT)
+
+
+class CategorySuggestion(BaseModel):
+    code: str
+    label_de: str
+    label_en: str
+    confidence: float = Field(ge=0, le=1, description="on a fixed scale: 0.4 one word, 0.8 three")
+    words: list[str] = Field(description="the need's words that led to it")
+
+
+class SuggestOut(BaseModel):
+    suggestions: list[CategorySuggestion] = Field(description="best first; staff confirm")

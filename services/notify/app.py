@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.notify import api, handlers
+from services.notify.journal import AcceptanceJournal
 from services.notify.senders import SmsGateway, SmtpPool, sms_session
-from services.notify.service import AcceptanceJournal, Outbound
+from services.notify.service import Outbound
 from services.notify.settings import NotifySettings
 from services.notify.texts import Texts
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line

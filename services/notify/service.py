@@ -20,7 +20,6 @@ from typing import Any
 from weakref import WeakValueDictionary
 from zoneinfo import ZoneInfoNotFoundError
 
-import asyncpg
 from prometheus_client import Counter
 
 from services.notify import repository
@@ -35,6 +34,7 @@ from services.notify.domain.messages import (
     next_allowed_time,
 )
 from services.notify.domain.plan import KINDS, plan, values_for
+from services.notify.journal import AcceptanceJournal, JournalUnavailableError
 from services.notify.senders import (
     Accepted,
     PermanentDeliveryError,
@@ -180,36 +180,6 @@ def _event_outcome(outcomes: list[str], max_attempts: int) -> Exception | None:
     return None
 
 
-class AcceptanceJournal:
-    """Records each email the server accepted at once, on a connection of its own: the
-    attempt's transaction commits later, and a crash before that must not resend the email.
-
-    Used only inside the SMTP pool's acceptance window, so one connection serves it.
-    """
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-        self._conn: asyncpg.Connection | None = None
-
-    async def record(self, delivery: str, message_id: str) -> None:
-        if self._conn is None:
-            self._conn = await self._pool.acquire()
-            # The entry guards against a crash of this process, after which PostgreSQL still
-            # has it; it need not wait for the disk. Only a crash of PostgreSQL itself could
-            # lose the last entries, and then an email is sent twice, with the same Message-ID.
-            await self._conn.execute("SET synchronous_commit TO off")
-        try:
-            await repository.record_accepted(self._conn, delivery, message_id)
-        except BaseException:
-            await self.close()
-            raise
-
-    async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await self._pool.release(conn)
-
-
 OPEN_STATUSES = ("pending", "retrying", "held")
 
 
@@ -260,7 +230,12 @@ async def attempt_all(
             conn, [a.delivery for a in attempts if a.row["channel"] == "email"]
         )
         to_send = _to_send_now(attempts, accepted, outbound.settings, now, sent)
-        await asyncio.gather(*(_send_one(outbound, item, max_attempts) for item in to_send))
+        # Every send settles before the transaction ends, even when one of them fails.
+        outcomes = await asyncio.gather(
+            *(_send_one(outbound, item, max_attempts) for item in to_send), return_exceptions=True
+        )
+        if failure := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            raise failure
         await repository.set_statuses(conn, [a.change for a in attempts if a.change])
         await enqueue_all(conn, [a.event for a in attempts if a.event])
         journalled = [
@@ -334,9 +309,14 @@ async def _send_one(outbound: Outbound, item: _Attempt, max_attempts: int) -> No
     accepted_as: list[str] = []
 
     async def on_accepted(sent_id: str) -> None:
-        if row["channel"] == "email":
-            await outbound.journal.record(item.delivery, sent_id)
         accepted_as.append(sent_id)
+        if row["channel"] == "email":
+            try:
+                await outbound.journal.record(item.delivery, sent_id)
+            except JournalUnavailableError:
+                # The server has the email: it counts as sent. Only if this group's own
+                # transaction fails too is this one email sent again.
+                log.warning("email accepted but not journalled", extra={"delivery": item.delivery})
 
     try:
         await _send(outbound, row["channel"], row["payload"], item.delivery, on_accepted)

@@ -4,6 +4,10 @@ A unit of work calls ``enqueue`` on its own connection; the event then commits (
 back) with the state change. The relay publishes committed rows with ``Nats-Msg-Id`` set,
 so a row published twice (a relay killed between publish and mark) is dropped by JetStream's
 duplicate window. ``FOR UPDATE SKIP LOCKED`` lets several replicas relay side by side.
+
+The relay is woken by PostgreSQL NOTIFY on a connection that LISTENs. When that connection is
+lost (a PostgreSQL restart, say) the relay polls until it has listened again: the gauge
+``werkbank_outbox_relay_mode`` says which of the two it is doing.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncpg
 from faststream.nats import NatsBroker
 from prometheus_client import Counter, Gauge
 
-from shared.db import Pool
+from shared.db import CONNECTION_ERRORS, Pool
 from shared.events.base import Envelope
 from shared.messaging.publisher import headers_for, publish_raw
 
@@ -30,6 +34,16 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_ERRORS = Counter("werkbank_outbox_errors_total", "Failed outbox relay rounds", ["service"])
 OUTBOX_PENDING = Gauge(
     "werkbank_outbox_pending", "Outbox rows not yet published (last seen)", ["service"]
+)
+RELAY_MODE = Gauge(
+    "werkbank_outbox_relay_mode",
+    "1 for the relay's current mode: notified (LISTEN) or polling (no listening connection)",
+    ["service", "mode"],
+)
+RELAY_LISTENS = Counter(
+    "werkbank_outbox_relay_listens_total",
+    "Times the relay started to LISTEN (more than once: it lost its connection)",
+    ["service"],
 )
 
 _INSERT = """
@@ -94,23 +108,69 @@ class OutboxRelay:
         self._retention_seconds = retention_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._listening: asyncio.Task[None] | None = None
+        self._notified = False
 
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(self._channel, self._on_notify)
+        self._set_mode(notified=False)
+        self._listening = asyncio.create_task(
+            self._keep_listening(), name=f"outbox-listen-{self._service}"
+        )
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._service}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._listener is not None:
+        for task in (self._task, self._listening):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._listening = None
+
+    @property
+    def notified(self) -> bool:
+        """True while a connection LISTENs for new rows; False while the relay only polls."""
+        return self._notified
+
+    def _set_mode(self, *, notified: bool) -> None:
+        self._notified = notified
+        RELAY_MODE.labels(self._service, "notified").set(1 if notified else 0)
+        RELAY_MODE.labels(self._service, "polling").set(0 if notified else 1)
+
+    async def _keep_listening(self) -> None:
+        """LISTEN on a connection of its own; when it is lost, LISTEN again on a new one."""
+        pause = 0.1
+        while True:
+            try:
+                await self._listen_until_lost()
+                pause = 0.1
+            except asyncio.CancelledError:
+                raise
+            except CONNECTION_ERRORS as exc:
+                log.warning("outbox relay cannot listen; polling", extra={"error": repr(exc)})
+            finally:
+                self._set_mode(notified=False)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self._poll_seconds * 5, 5.0)
+
+    async def _listen_until_lost(self) -> None:
+        conn = await self._pool.acquire()
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _: lost.set())
+            await conn.add_listener(self._channel, self._on_notify)
+            RELAY_LISTENS.labels(self._service).inc()
+            self._set_mode(notified=True)
+            self._wake.set()  # rows committed while nobody listened
+            while not (lost.is_set() or conn.is_closed()):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), timeout=1.0)
+            log.warning("outbox relay lost its listening connection")
+        finally:
             with contextlib.suppress(Exception):
-                await self._listener.remove_listener(self._channel, self._on_notify)
-            await self._pool.release(self._listener)
-            self._listener = None
+                if not conn.is_closed():
+                    await conn.remove_listener(self._channel, self._on_notify)
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn, timeout=1.0)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

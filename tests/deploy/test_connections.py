@@ -91,7 +91,7 @@ def test_prod_pools_fit_the_role_limits_and_max_connections() -> None:
     max_connections = int(spec["postgresql"]["parameters"]["max_connections"])
     needs = demands(render("prod"))
     assert {need.role for need in needs} == set(limits)
-    assert {need.deployment for need in needs} >= {"matching", "matching-worker", "booking"}
+    assert {need.deployment for need in needs} >= {"matching", "booking", "notify", "console"}
     assert shortfalls(needs, limits, max_connections) == []
     booking = next(need for need in needs if need.deployment == "booking")
     assert booking.pods == 9 + 1  # KEDA's maximum and one surging pod

@@ -146,7 +146,7 @@ def test_the_services_use_their_own_nats_users() -> None:
 def test_each_service_monitor_selects_its_service_and_scrapes_the_http_port() -> None:
     monitors = of_kind("ServiceMonitor")
     services = of_kind("Service")
-    assert set(monitors) == {*DATABASE_USERS, "matching-worker"}
+    assert set(monitors) == set(DATABASE_USERS)
     for name, monitor in monitors.items():
         selector = monitor["spec"]["selector"]["matchLabels"]
         selected = [

@@ -44,7 +44,6 @@ def test_every_overlay_renders_a_deployment_and_service_per_service(overlay: str
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in render(overlay)}
     for service in SERVICES:
         assert {("Deployment", service), ("Service", service)} <= kinds
-    assert ("Deployment", "matching-worker") in kinds
     assert ("NetworkPolicy", "default-deny") in kinds
 
 
@@ -60,7 +59,7 @@ def test_prod_has_a_disruption_budget_per_service_and_dev_none_that_blocks_a_dra
 @pytest.mark.parametrize("overlay", ["dev", "prod"])
 def test_every_container_runs_restricted_with_probes_and_limits(overlay: str) -> None:
     deployments = werkbank_deployments(overlay)
-    assert len(deployments) == len(SERVICES) + 1  # and matching's worker
+    assert len(deployments) == len(SERVICES)
     for doc in deployments:
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -186,3 +185,20 @@ def test_booking_may_reach_imap_and_caldav_and_notify_smtp() -> None:
     assert {993, 143, 443} <= egress_ports("prod", "booking")
     assert {25, 465, 587} <= egress_ports("prod", "notify")
     assert config("prod", "booking")["BOOKING_IMAP_PORT"] in {"993", "143"}
+
+
+def mebibytes(quantity: str) -> int:
+    units = {"Mi": 1, "Gi": 1024}
+    return int(float(quantity[:-2]) * units[quantity[-2:]])
+
+
+def test_matching_has_room_for_a_batch_beside_its_index() -> None:
+    """Measured (issue 18): index of 100k providers 205 MiB, a 10k x 10k batch 384 MiB. The batch
+    runs in a spawned worker process, which rebuilds the index and has its own interpreter."""
+    index, batch, interpreter = 205, 384, 150
+    [main] = named("prod", "Deployment", "matching")["spec"]["template"]["spec"]["containers"]
+    limit = mebibytes(main["resources"]["limits"]["memory"])
+    request = mebibytes(main["resources"]["requests"]["memory"])
+    assert request >= index + interpreter
+    assert limit >= 2 * (index + interpreter) + batch
+    assert main["livenessProbe"]["periodSeconds"] * main["livenessProbe"]["failureThreshold"] >= 60

@@ -36,6 +36,10 @@ SETTINGS = {
     "booking": "BookingSettings",
     "notify": "NotifySettings",
 }
+# What a service refuses to start without, beyond NATS and the database.
+REQUIRED: dict[str, dict[str, str]] = {
+    "booking": {"public_base_url": "https://termine.example", "rsvp_secret": "perm-rsvp-secret"},
+}
 
 
 @pytest.fixture
@@ -169,6 +173,7 @@ async def test_each_service_runs_consumes_and_dead_letters_under_its_own_user(
         database_url=stack.database_url,
         db_schema=f"perm_{service}_{uuid.uuid4().hex[:6]}",
         staff_token="perm-token",
+        **REQUIRED.get(service, {}),
     )
     [spec] = CONSUMERS[service]
     source = (spec.filter_subjects or (spec.subject.replace(">", "confirmed"),))[0]

@@ -52,6 +52,21 @@ async def test_what_would_be_stored_wrongly_is_refused_naming_the_field(
     assert fields(await staff.put("/api/matching/needs/n-x", json=many)) == {"categories"}
 
 
+async def test_categories_are_suggested_from_the_text_for_staff_to_confirm(
+    staff: httpx.AsyncClient,
+) -> None:
+    text = {"title": "WhatsApp für Stammkunden", "description": "Bestellungen per Chat"}
+    answer = await staff.post("/api/matching/needs/suggest-categories", json=text)
+    assert answer.status_code == 200, answer.text
+    first = answer.json()["suggestions"][0]
+    assert (first["code"], first["label_de"]) == ("market.chat", "Kundenchat und Messenger")
+    assert {"WhatsApp", "Chat"} <= set(first["words"])
+    assert 0 < first["confidence"] <= 1
+    assert (await staff.put("/api/matching/companies/co-bau", json=BAUSTOFF)).status_code == 200
+    stored = (await staff.put("/api/matching/needs/n1", json=CHAT_NEED)).json()
+    assert "market.chat" in [s["code"] for s in stored["suggested_categories"]]
+
+
 async def test_records_are_read_one_by_one_and_in_filtered_pages(
     staff: httpx.AsyncClient,
 ) -> None:

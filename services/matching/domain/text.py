@@ -127,6 +127,11 @@ def analyse(text: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+def word_terms(text: str) -> tuple[str, ...]:
+    """The term of each whole word, without the parts of compounds (for word lists)."""
+    return tuple(terms[0] for w in _WORD.findall(text) if (terms := _word_terms(w.lower())))
+
+
 @lru_cache(maxsize=200_000)
 def tokens(text: str) -> tuple[str, ...]:
     """The terms of a text; cached, because provider profiles are scored again on every query."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
+from services.matching.domain.suggest import suggest
 from services.matching.service import to_need, to_provider
 from tests.matching.evaluation.legacy import LegacyTextIndex
 
@@ -72,3 +73,23 @@ def evaluate(
         total_ndcg += ndcg(ranked, relevant)
     count = len(data["cases"])
     return Quality(count, hits / count, total_ndcg / count, tuple(misses), first)
+
+
+@dataclass(frozen=True)
+class SuggestionAccuracy:
+    cases: int
+    top_1: float  # the first suggestion is one of the need's categories
+    top_3: float  # one of the first three is
+
+
+def suggestion_accuracy() -> SuggestionAccuracy:
+    taxonomy, cases = Taxonomy.load(), load()["cases"]
+    first = within = 0
+    for case in cases:
+        given = set(case["need"]["categories"])
+        codes = [
+            s.code for s in suggest(taxonomy, case["need"]["title"], case["need"]["description"])
+        ]
+        first += bool(codes) and codes[0] in given
+        within += bool(given & set(codes))
+    return SuggestionAccuracy(len(cases), first / len(cases), within / len(cases))
