@@ -9,6 +9,7 @@ from pathlib import Path
 
 from services.booking import api, attendees_api, handlers, places_api
 from services.booking.domain.calendar import public_holidays
+from services.booking.feeds import api as feeds_api
 from services.booking.inbound.loop import reply_loop
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
@@ -50,6 +51,8 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             places_api.router,
             attendees_api.rsvp_router,
             attendees_api.feedback_router,
+            feeds_api.staff_router,
+            feeds_api.feed_router,
         ],
         on_start=[load_rsvp_secret, load_holidays],
         background=[handlers.reminder_loop, reply_loop],
