@@ -250,10 +250,10 @@ async def test_two_booking_processes_never_double_book_one_provider(stack: Stack
         "BOOKING_STAFF_TOKEN": TOKEN,
     }
     processes = [ServiceProcess("services.booking", env, "BOOKING_HTTP_PORT") for _ in range(2)]
-    for process in processes:
-        await process.start()
     events = [wrap(match_accepted("p-busy"), source="matching") for _ in range(40)]
-    try:
+    try:  # a process that is slow to start must not outlive the test (it would take events)
+        for process in processes:
+            await process.start()
         async with nats_client(stack.nats_url) as client:
             await asyncio.gather(*(publish(client, event) for event in events))
         conn = await asyncpg.connect(stack.database_url)
