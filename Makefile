@@ -9,7 +9,7 @@ UV := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo up down test unit lint format typecheck bench docs lock migrate stack check-deploy clean
+.PHONY: help setup chromium demo up down test unit lint format typecheck bench docs lock migrate stack check-deploy clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,7 +21,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv with the locked dependencies
+setup: $(STAMP) chromium ## create .venv with the locked dependencies (and Chromium for the browser tests)
+
+# The console's browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Chromium for the browser tests (apt-get)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+		else \
+			echo "The browser tests need Chromium; run: sudo apt-get install -y chromium" >&2; exit 1; \
+		fi; }
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(UV) || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q "uv==$(UV_VERSION)")
@@ -42,7 +53,8 @@ stack: setup ## start only the embedded stack (NATS, PostgreSQL, SMTP and SMS si
 	$(BIN)/python -m werkbank.stack up
 
 migrate: setup ## apply every service's migrations (uses the services' *_DATABASE_URL)
-	$(BIN)/werkbank-matching migrate && $(BIN)/werkbank-booking migrate && $(BIN)/werkbank-notify migrate
+	$(BIN)/werkbank-matching migrate && $(BIN)/werkbank-booking migrate && $(BIN)/werkbank-notify migrate \
+		&& $(BIN)/werkbank-console migrate
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .

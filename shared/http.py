@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from shared.idempotency import IdempotencyMiddleware
 from shared.problems import install_problem_details
 from shared.request_guard import refuse_odd_input
 
@@ -97,6 +98,7 @@ def create_http_app(
         dependencies=[Depends(refuse_odd_input)],
     )
     install_problem_details(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)

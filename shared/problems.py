@@ -207,6 +207,14 @@ def install_problem_details(app: FastAPI) -> None:
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key (same route, same caller, within 24 h) gets the "
+    "first answer again (header Idempotent-Replayed: true) instead of writing twice",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
 _WRITES = {"post", "put", "patch", "delete"}
 _DESCRIPTIONS = {
     400: "Bad request",
@@ -246,6 +254,8 @@ def _document_operation(path: str, method: str, operation: dict[str, Any]) -> No
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "path" and str(parameter.get("name", "")).endswith("_id"):
             parameter.setdefault("schema", {})["maxLength"] = MAX_ID_LENGTH
+    if method in _WRITES and path.startswith("/api/") and operation.get("security"):
+        operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
 
 
 def problem_openapi(openapi: dict[str, Any]) -> dict[str, Any]:

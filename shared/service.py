@@ -77,6 +77,8 @@ class ServiceBlueprint:
     on_stop: Sequence[Hook] = ()
     background: Sequence[BackgroundTask] = ()
     title: str = ""
+    # Last touches on the ASGI app (middleware, static files) for a service that serves pages.
+    customize: Callable[[FastAPI], None] | None = None
 
     @property
     def name(self) -> str:
@@ -226,12 +228,15 @@ def create_app(blueprint: ServiceBlueprint) -> FastAPI:
         runtime = holder.get("runtime")
         return bool(runtime and await ping(runtime.pool))
 
-    return create_http_app(
+    app = create_http_app(
         blueprint.title or f"Werkbank {blueprint.name}",
         blueprint.routers,
         {"nats": nats_ready, "database": database_ready},
         lifespan=lifespan,
     )
+    if blueprint.customize is not None:
+        blueprint.customize(app)
+    return app
 
 
 def serve(blueprint: ServiceBlueprint) -> None:

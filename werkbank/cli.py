@@ -388,8 +388,18 @@ def import_file(
 
 @app.command()
 def batch(as_json: JsonOption = False) -> None:
-    """Allocate all open needs at once under provider capacity (pins and blocks respected)."""
-    result = _request("matching", "POST", "/api/matching/batch", json={})
+    """Allocate all open needs at once under provider capacity (pins and blocks respected):
+    a background job; its result is committed once it is ready."""
+    job = _request("matching", "POST", "/api/matching/batch", json={})
+    while job.get("status") in {"queued", "running"}:
+        time.sleep(0.5)
+        job = _request("matching", "GET", f"/api/matching/batch/{job['job_id']}")
+    if job.get("status") != "ready":
+        console.print(
+            f"[red]batch job {job['job_id']} ended {job['status']}[/]: {job.get('error')}"
+        )
+        raise typer.Exit(1)
+    result = _request("matching", "POST", f"/api/matching/batch/{job['job_id']}/commit")
     if as_json:
         _show(result, True, (), "")
         return
@@ -659,3 +669,44 @@ def dead_letters(
     rows = asyncio.run(_dead_letters(nats_url, replay))
     columns = ("consumer", "event_id", "deliveries", "reason", "at")
     _show(rows, as_json, (*columns, "replayed") if replay else columns, "Dead letters")
+
+
+ERASURE_COLUMNS = ("request_id", "scope", "status", "waiting_for", "requested_at", "completed_at")
+
+
+@app.command()
+def erase(
+    contact_id: Annotated[str | None, typer.Option(help="the contact to erase")] = None,
+    email: Annotated[str | None, typer.Option(help="the contact, by email address")] = None,
+    company_id: Annotated[str | None, typer.Option(help="a company, with its contacts")] = None,
+    provider_id: Annotated[str | None, typer.Option(help="a provider, with its contacts")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase a person or an organisation from every service (GDPR Art. 17; role admin)."""
+    body = {
+        key: value
+        for key, value in {
+            "contact_id": contact_id,
+            "email": email,
+            "company_id": company_id,
+            "provider_id": provider_id,
+        }.items()
+        if value
+    }
+    if len(body) != 1:
+        console.print(
+            "[red]give exactly one of[/] --contact-id, --email, --company-id, --provider-id"
+        )
+        raise typer.Exit(2)
+    answer = _request("matching", "POST", "/api/matching/privacy/erasures", json=body)
+    _show(answer, as_json, ("request_id", "scope", "status"), "Erasure requested")
+
+
+@app.command()
+def erasures(
+    request_id: Annotated[str | None, typer.Argument(help="one request; all when omitted")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erasure requests: done once every service confirmed, overdue when one has not in time."""
+    path = "/api/matching/privacy/erasures" + (f"/{request_id}" if request_id else "")
+    _show(_request("matching", "GET", path), as_json, ERASURE_COLUMNS, "Erasure requests")

@@ -13,8 +13,14 @@ What a service needs, and why:
   ``CONSUMER.CREATE.<stream>.<durable>[.<filter>]`` and the legacy ``CONSUMER.DURABLE.CREATE``
   subject), ``CONSUMER.MSG.NEXT`` (pull fetch), ``STREAM.MSG.GET`` on the consumer's stream (the
   exhausted-deliveries listener fetches the original message) and ``$JS.ACK`` (ack, nak, term);
+- on the PRIVACY stream, matching publishes requests and every service its answers; each may
+  read and securely delete messages of its own stream and of the dead letters (erasure);
 - subscribe to ``_INBOX.>`` (JetStream API replies, publish acks and fetched messages), to its
   consumer's subject, and to the ``MAX_DELIVERIES`` advisory of its own consumer.
+
+The console (a read model) subscribes to every context's events through its own durable
+consumers and publishes nothing but its own dead letters; replaying a dead letter is an
+operator's act and uses the ops connection (``CONSOLE_REPLAY_NATS_URL``).
 
 The ops user may do anything (stream backups, ``werkbank dead-letters --replay``).
 """
@@ -30,16 +36,21 @@ from typing import Final, NamedTuple
 from shared.events.streams import (
     ALL_STREAMS,
     BOOKING_ON_MATCHING,
+    BOOKING_ON_PRIVACY,
     BOOKING_STREAM,
+    CONSOLE_CONSUMERS,
+    DEADLETTER_STREAM,
     MATCHING_ON_BOOKING,
+    MATCHING_ON_PRIVACY,
     MATCHING_STREAM,
     NOTIFY_ON_BOOKING,
+    NOTIFY_ON_PRIVACY,
     NOTIFY_STREAM,
     ConsumerSpec,
     StreamSpec,
 )
 
-SERVICES: Final = ("matching", "booking", "notify")
+SERVICES: Final = ("matching", "booking", "notify", "console")
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
@@ -49,10 +60,22 @@ OWN_STREAM: Final[Mapping[str, StreamSpec]] = {
     "booking": BOOKING_STREAM,
     "notify": NOTIFY_STREAM,
 }
+OWN_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
+    **{service: stream.subjects for service, stream in OWN_STREAM.items()},
+    "console": ("console.>",),
+}
 CONSUMERS: Final[Mapping[str, tuple[ConsumerSpec, ...]]] = {
-    "matching": (MATCHING_ON_BOOKING,),
-    "booking": (BOOKING_ON_MATCHING,),
-    "notify": (NOTIFY_ON_BOOKING,),
+    "matching": (MATCHING_ON_BOOKING, MATCHING_ON_PRIVACY),
+    "booking": (BOOKING_ON_MATCHING, BOOKING_ON_PRIVACY),
+    "notify": (NOTIFY_ON_BOOKING, NOTIFY_ON_PRIVACY),
+    "console": CONSOLE_CONSUMERS,
+}
+# What each service publishes on the PRIVACY stream: matching asks, every service answers.
+PRIVACY_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "matching": ("privacy.>",),
+    "booking": ("privacy.erasure.completed", "privacy.export.assembled"),
+    "notify": ("privacy.erasure.completed", "privacy.export.assembled"),
+    "console": (),
 }
 
 
@@ -84,6 +107,17 @@ def _consumer_api(spec: ConsumerSpec) -> list[str]:
     ]
 
 
+def _erasure_api(service: str) -> list[str]:
+    """Read and securely delete messages of its own stream and of the dead letters: on erasure
+    each service removes the messages that name the person (``shared/privacy.py``)."""
+    streams = (OWN_STREAM[service].name, DEADLETTER_STREAM.name)
+    return [
+        f"$JS.API.STREAM.{action}.{stream}"
+        for stream in streams
+        for action in ("MSG.GET", "MSG.DELETE")
+    ]
+
+
 def _unique(subjects: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(subjects))
 
@@ -91,11 +125,18 @@ def _unique(subjects: Iterable[str]) -> tuple[str, ...]:
 def permissions_for(service: str) -> Permissions:
     """The allow lists of one service's NATS user."""
     consumers = CONSUMERS[service]
-    publish = [*OWN_STREAM[service].subjects, f"deadletter.{service}.>", "$JS.API.INFO"]
+    publish = [
+        *OWN_SUBJECTS[service],
+        f"deadletter.{service}.>",
+        *PRIVACY_SUBJECTS[service],
+        "$JS.API.INFO",
+    ]
     for stream in ALL_STREAMS:
         publish += _stream_api(stream.name)
     for spec in consumers:
         publish += _consumer_api(spec)
+    if service in OWN_STREAM:
+        publish += _erasure_api(service)
     subscribe = [spec.subject for spec in consumers]
     subscribe += [f"{ADVISORY_MAX_DELIVERIES}.{s.stream.name}.{s.durable}" for s in consumers]
     subscribe.append(INBOX)

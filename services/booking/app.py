@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.booking import api, attendees_api, handlers, places_api
+from services.booking import api, attendees_api, handlers, places_api, privacy
 from services.booking.domain.calendar import public_holidays
 from services.booking.feeds import api as feeds_api
 from services.booking.inbound.loop import reply_loop
@@ -45,7 +45,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or BookingSettings(),
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
+        consumers=lambda runtime: [*handlers.consumers(runtime), *privacy.consumers(runtime)],
         routers=[
             api.router,
             places_api.router,

@@ -1,3 +1,4 @@
 from services.matching.app import main
 
-main()
+if __name__ == "__main__":  # a spawned batch worker imports this module too
+    main()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.message
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
+from services.matching import batch as batch_jobs
 from services.matching import imports, repository, service
 from services.matching.domain.model import Taxonomy
 from services.matching.domain.suggest import suggest
@@ -215,7 +217,42 @@ async def delete_need(need_id: str, request: Request, _: StaffOnly) -> None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
 
 
-@router.post("/import/{kind}")
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "description": "records of the kind in the path, each with its id field "
+                "(company_id, provider_id or need_id) besides the fields below",
+                "items": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/CompanyIn"},
+                        {"$ref": "#/components/schemas/ProviderIn"},
+                        {"$ref": "#/components/schemas/NeedIn"},
+                    ]
+                },
+            }
+        },
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "description": "one row per record; lists separated by ';', levels as "
+                "'code:level;…', one contact from the contact_* columns",
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/import/{kind}",
+    openapi_extra={"requestBody": IMPORT_BODY},
+    responses={
+        413: {"description": "the file is larger than 20 MB"},
+        422: {"description": "nothing imported: `errors` lists each row, field and message"},
+    },
+)
 async def import_records(
     kind: Annotated[str, Path(pattern="^(companies|providers|needs)$")],
     request: Request,
@@ -299,21 +336,78 @@ async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: An
     return await repository.upsert_need(conn, identifier, doc["company_id"], doc)
 
 
-@router.post("/batch")
-async def batch(body: BatchIn, request: Request, staff: StaffOnly) -> dict[str, Any]:
-    """Allocate open needs globally under provider capacity (all open needs by default)."""
-    settings = runtime_of(request).settings
-    options = getattr(settings, "batch_options_per_need", 20)
-    async with transaction(runtime_of(request).pool) as conn:
-        return await service.allocate_batch(
+@router.post(
+    "/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={202: {"description": "the job is queued; `Location` names it"}},
+)
+async def batch(
+    body: BatchIn, request: Request, response: Response, staff: StaffOnly
+) -> dict[str, Any]:
+    """Start allocating open needs under provider capacity (all open needs by default), as a
+    background job in a worker process; follow it with GET, then commit or cancel it."""
+    runtime = runtime_of(request)
+    options = getattr(runtime.settings, "batch_options_per_need", 20)
+    async with transaction(runtime.pool) as conn:
+        job_id, inputs = await batch_jobs.start(
             conn,
             _taxonomy(request),
-            staff,
             _live(request),
             _policy(request),
             body.need_ids,
             options,
+            staff,
         )
+    task = asyncio.create_task(batch_jobs.supervise(runtime.pool, job_id, inputs))
+    tasks: set[asyncio.Task[None]] = runtime.state.setdefault("batch_tasks", set())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    response.headers["Location"] = f"{router.prefix}/batch/{job_id}"
+    return {"job_id": job_id, "status": "queued", "total": len(inputs.needs)}
+
+
+@router.get("/batch/{job_id}", responses={404: {"description": "no such job"}})
+async def batch_job(job_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+    """The job's status and progress (`done` of `total` needs scored); once `ready`, its result
+    to preview: `assignments`, `unassigned` with reasons, `objective`."""
+    async with transaction(runtime_of(request).pool) as conn:
+        job = await repository.batch_job(conn, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"batch job {job_id} not found")
+    return job
+
+
+@router.post(
+    "/batch/{job_id}/commit",
+    responses={404: {"description": "no such job"}, 409: {"description": "not ready"}},
+)
+async def commit_batch(job_id: str, request: Request, staff: StaffOnly) -> dict[str, Any]:
+    """Record the previewed result as a run and propose each assignment (with its events)."""
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            return await batch_jobs.commit(
+                conn, job_id, _taxonomy(request), _live(request), _policy(request), staff
+            )
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except service.ConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post(
+    "/batch/{job_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={404: {"description": "no such job"}, 409: {"description": "already over"}},
+)
+async def cancel_batch(job_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+    """Stop a queued or running job (its worker process ends), or discard a ready preview."""
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            return {"job_id": job_id, "status": await batch_jobs.cancel(conn, job_id)}
+        except service.NotFoundError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except service.ConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 @router.get("/needs/{need_id}/overrides")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.matching import api, api_reads, handlers, repository
+from services.matching import api, api_reads, handlers, privacy, privacy_api, repository
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
 from services.matching.service import LiveIndex, Policy, refresh, to_provider
@@ -51,8 +51,11 @@ def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
         settings=settings or MatchingSettings(),
         on_start=[load_taxonomy, build_index],
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
-        routers=[api.router, api_reads.router],
+        consumers=lambda runtime: [
+            *handlers.consumers(runtime),
+            *privacy.consumers(runtime),
+        ],
+        routers=[api.router, api_reads.router, privacy_api.router],
         title="Werkbank matching",
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from services.matching import profile_events
 from services.matching.domain.scoring import BandSeat, Exposure
 
 _RECORD_RECEIVED = """
@@ -95,17 +96,23 @@ async def record_received(conn: asyncpg.Connection, event_type: str) -> None:
 
 
 async def upsert_company(conn: asyncpg.Connection, company_id: str, doc: dict[str, Any]) -> bool:
-    return bool(await conn.fetchval(_UPSERT_COMPANY, company_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_COMPANY, company_id, json.dumps(doc)))
+    await profile_events.company_saved(conn, company_id, doc, created=created)
+    return created
 
 
 async def upsert_provider(conn: asyncpg.Connection, provider_id: str, doc: dict[str, Any]) -> bool:
-    return bool(await conn.fetchval(_UPSERT_PROVIDER, provider_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_PROVIDER, provider_id, json.dumps(doc)))
+    await profile_events.provider_saved(conn, provider_id, doc, created=created)
+    return created
 
 
 async def upsert_need(
     conn: asyncpg.Connection, need_id: str, company_id: str, doc: dict[str, Any]
 ) -> bool:
-    return bool(await conn.fetchval(_UPSERT_NEED, need_id, company_id, json.dumps(doc)))
+    created = bool(await conn.fetchval(_UPSERT_NEED, need_id, company_id, json.dumps(doc)))
+    await profile_events.need_saved(conn, need_id, company_id, doc, created=created)
+    return created
 
 
 async def company(conn: asyncpg.Connection, company_id: str) -> dict[str, Any] | None:
@@ -442,3 +449,76 @@ async def needs_page(
 
 async def need_exists(conn: asyncpg.Connection, need_id: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM needs WHERE need_id = $1", need_id))
+
+
+# -- batch jobs --------------------------------------------------------------------------------
+
+_BATCH_JOB = """
+SELECT job_id, status, done, total, request::text AS request, result::text AS result, error,
+       run_id, requested_by, created_at, updated_at
+FROM batch_jobs WHERE job_id = $1
+"""
+
+
+async def insert_batch_job(
+    conn: asyncpg.Connection, job_id: str, request: dict[str, Any], total: int, by: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO batch_jobs (job_id, status, total, request, requested_by) "
+        "VALUES ($1, 'queued', $2, $3::text::jsonb, $4)",
+        job_id,
+        total,
+        json.dumps(request),
+        by,
+    )
+
+
+async def batch_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_BATCH_JOB, job_id)
+    if row is None:
+        return None
+    return {
+        **dict(row),
+        "request": json.loads(row["request"]),
+        "result": json.loads(row["result"]) if row["result"] else None,
+    }
+
+
+async def batch_progress(conn: asyncpg.Connection, job_id: str, done: int) -> str | None:
+    """Record progress (a heartbeat too); the job's status, so a cancel is noticed."""
+    status: str | None = await conn.fetchval(
+        "UPDATE batch_jobs SET done = $2, updated_at = now(), "
+        "status = CASE WHEN status = 'queued' THEN 'running' ELSE status END "
+        "WHERE job_id = $1 RETURNING status",
+        job_id,
+        done,
+    )
+    return status
+
+
+async def finish_batch_job(
+    conn: asyncpg.Connection,
+    job_id: str,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE batch_jobs SET status = $2, result = coalesce($3::text::jsonb, result), "
+        "error = $4, run_id = coalesce($5, run_id), updated_at = now(), "
+        "done = CASE WHEN $2 = 'ready' THEN total ELSE done END WHERE job_id = $1",
+        job_id,
+        status,
+        json.dumps(result) if result is not None else None,
+        error,
+        run_id,
+    )
+
+
+async def lock_batch_job(conn: asyncpg.Connection, job_id: str) -> str | None:
+    status: str | None = await conn.fetchval(
+        "SELECT status FROM batch_jobs WHERE job_id = $1 FOR UPDATE", job_id
+    )
+    return status

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import numpy as np
 
 from services.matching import repository
-from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import IT_PROVIDER, Need, Provider, Taxonomy
 from services.matching.domain.reasons import NEUTRAL_QUALITY
@@ -209,7 +207,7 @@ async def run_matching(
     }
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     proposals = [
-        _proposal(run_id, need_id, position, scored)
+        new_proposal(run_id, need_id, position, scored)
         for position, scored in enumerate(ranking.proposals, start=1)
     ]
     await repository.insert_run(
@@ -225,13 +223,13 @@ async def run_matching(
             "inputs": inputs,
         },
     )
-    await _propose(conn, run_id, need, taxonomy, proposals)
+    await propose(conn, run_id, need, taxonomy, proposals)
     vetoed = sum(ranking.veto_counts.values())
     everyone = not proposals and vetoed > 0 and vetoed == len(live.index)
     return Matched(run_id, proposals, ranking.veto_counts, everyone)
 
 
-def _proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str, Any]:
+def new_proposal(run_id: str, need_id: str, rank: int, scored: Scored) -> dict[str, Any]:
     return {
         "proposal_id": f"prop-{uuid.uuid4().hex[:12]}",
         "run_id": run_id,
@@ -264,7 +262,7 @@ def _tie_note(tie: dict[str, Any] | None) -> TieNote | None:
     )
 
 
-async def _propose(
+async def propose(
     conn: asyncpg.Connection,
     run_id: str,
     need: Need,
@@ -333,97 +331,6 @@ async def replay(conn: asyncpg.Connection, run_id: str) -> dict[str, Any]:
         "same": replayed == run["results"] and inputs_hash(inputs) == run["inputs_hash"],
         "recorded": run["results"],
         "replayed": replayed,
-    }
-
-
-async def allocate_batch(
-    conn: asyncpg.Connection,
-    taxonomy: Taxonomy,
-    requested_by: str,
-    live: LiveIndex,
-    policy: Policy,
-    need_ids: list[str] | None = None,
-    options_per_need: int = 20,
-) -> dict[str, Any]:
-    """Assign many open needs at once under provider capacity; pins and blocks are respected."""
-    seq = await refresh(conn, live)
-    rows = await repository.open_needs(conn, need_ids)
-    overrides = await repository.overrides(conn, [r["need_id"] for r in rows])
-    blocks: dict[str, set[str]] = {}
-    pins: dict[str, str] = {}
-    for override in overrides:
-        if override["kind"] == "block":
-            blocks.setdefault(override["need_id"], set()).add(override["provider_id"])
-        else:
-            pins[override["need_id"]] = override["provider_id"]
-    needs = {r["need_id"]: to_need(r["need_id"], r["doc"], r["company"]) for r in rows}
-    options: dict[str, list[Option]] = {}
-    texts: dict[str, dict[str, float]] = {}
-    for need_id, need in needs.items():
-        found = live.index.candidates(
-            need,
-            weights=policy.weights,
-            top=options_per_need,
-            tolerance=policy.tolerance,
-            excluded=frozenset(blocks.get(need_id, ())),
-        )
-        order = np.argsort(-found.scores, kind="stable")[:options_per_need]
-        ids = [live.index.provider_id(int(found.slots[i])) for i in order]
-        options[need_id] = [
-            Option(pid, float(found.scores[i])) for pid, i in zip(ids, order, strict=True)
-        ]
-        texts[need_id] = {pid: float(found.text[i]) for pid, i in zip(ids, order, strict=True)}
-    capacity = {
-        o.provider_id: provider.capacity_left
-        for choices in options.values()
-        for o in choices
-        if (provider := live.index.get(o.provider_id))
-    }
-    for provider_id in pins.values():
-        provider = live.index.get(provider_id)
-        capacity[provider_id] = provider.capacity_left if provider else 0
-    allocation = allocate(options, capacity, {n: p for n, p in pins.items() if n in needs})
-    run_id = f"batch-{uuid.uuid4().hex[:12]}"
-    inputs = {"need_ids": sorted(needs), "pins": pins, "provider_seq": seq}
-    assignments = [
-        {"need_id": a.need_id, "provider_id": a.provider_id, "score": a.score, "pinned": a.pinned}
-        for a in allocation.assignments
-    ]
-    await repository.insert_run(
-        conn,
-        {
-            "run_id": run_id,
-            "need_id": None,
-            "kind": "batch",
-            "inputs_hash": inputs_hash(inputs),
-            "weights": policy.weights,
-            "taxonomy_version": taxonomy.version,
-            "results": {
-                "assignments": [[a["need_id"], a["provider_id"], a["score"]] for a in assignments],
-                "unassigned": allocation.unassigned,
-                "objective": allocation.objective,
-            },
-            "requested_by": requested_by,
-            "inputs": inputs,
-        },
-    )
-    for assignment in allocation.assignments:
-        need = needs[assignment.need_id]
-        provider = live.index.get(assignment.provider_id)
-        if provider is None:
-            continue
-        text = texts[need.need_id].get(provider.provider_id)
-        scored = explain(need, provider, live, policy, text)
-        await _propose(conn, run_id, need, taxonomy, [_proposal(run_id, need.need_id, 1, scored)])
-    return {
-        "run_id": run_id,
-        "assigned": len(assignments),
-        "assignments": assignments,
-        "unassigned": [
-            {"need_id": need_id, "reason": reason}
-            for need_id, reason in sorted(allocation.unassigned.items())
-        ],
-        "objective": allocation.objective,
     }
 
 

@@ -30,6 +30,9 @@ class MatchingSettings(ServiceSettings):
         default=0.02, gt=0, le=0.2, description="Scores this close count as equally good"
     )
     batch_options_per_need: int = Field(default=20, ge=1, le=200)
+    erasure_overdue_hours: float = Field(
+        default=72, gt=0, description="An erasure not confirmed by every service by then: overdue"
+    )
 
     @field_validator("weights")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, handlers
+from services.notify import api, consent_api, handlers, privacy
 from services.notify.journal import AcceptanceJournal
 from services.notify.senders import SmsGateway, SmtpPool, sms_session
 from services.notify.service import Outbound
@@ -39,8 +39,8 @@ def build(settings: NotifySettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or NotifySettings(),
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
-        routers=[api.router],
+        consumers=lambda runtime: [*handlers.consumers(runtime), *privacy.consumers(runtime)],
+        routers=[api.router, consent_api.router],
         on_start=[open_outbound],
         on_stop=[close_outbound],
         background=[handlers.held_loop],

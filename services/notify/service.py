@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from prometheus_client import Counter
 
-from services.notify import repository
+from services.notify import consent, repository
 from services.notify.domain.messages import (
     Email,
     InvalidAddressError,
@@ -146,6 +146,7 @@ async def deliver_events(
                     for e in relevant
                 ],
             )
+            await consent.apply_to_planned(conn, [e.id for e in relevant])
             open_rows = await repository.open_for_events(conn, [e.id for e in relevant])
     outcomes = await attempt_all(pool, outbound, [d for _, d in open_rows], max_attempts)
     by_event: dict[uuid.UUID, list[str]] = {}

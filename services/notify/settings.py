@@ -48,6 +48,10 @@ class NotifySettings(ServiceSettings):
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
     sms_per_recipient_per_day: int = Field(default=10, ge=1)
+    sms_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the gateway's inbound webhook (STOP); unset: webhook off",
+    )
 
     template_dir: Path | None = None
     held_poll_seconds: float = Field(default=30.0, gt=0)

@@ -20,10 +20,18 @@ from shared.events.matching import (
     MatchDeclined,
     MatchProposed,
     MatchRequested,
+    NeedRegistered,
+    NeedUpdated,
     ProviderRegistered,
     ProviderUpdated,
 )
 from shared.events.notify import NotificationDelivered, NotificationFailed
+from shared.events.privacy import (
+    ErasureCompleted,
+    ErasureRequested,
+    ExportAssembled,
+    ExportRequested,
+)
 
 EVENT_MODELS: dict[str, type[Event]] = {
     model.event_type(): model
@@ -32,6 +40,8 @@ EVENT_MODELS: dict[str, type[Event]] = {
         CompanyUpdated,
         ProviderRegistered,
         ProviderUpdated,
+        NeedRegistered,
+        NeedUpdated,
         MatchRequested,
         MatchProposed,
         MatchAccepted,
@@ -48,6 +58,10 @@ EVENT_MODELS: dict[str, type[Event]] = {
         NotificationDelivered,
         NotificationFailed,
         EventDeadLettered,
+        ErasureRequested,
+        ErasureCompleted,
+        ExportRequested,
+        ExportAssembled,
     )
 }
 

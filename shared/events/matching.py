@@ -17,6 +17,7 @@ class CompanyRegistered(Event):
     sector_code: str = Field(description="WZ 2008 code")
     postcode: str
     city: str
+    size: int | None = Field(default=None, description="employees")
 
 
 class CompanyUpdated(Event):
@@ -26,6 +27,7 @@ class CompanyUpdated(Event):
     sector_code: str
     postcode: str
     city: str
+    size: int | None = Field(default=None, description="employees")
 
 
 class ProviderRegistered(Event):
@@ -35,6 +37,8 @@ class ProviderRegistered(Event):
     categories: tuple[str, ...]
     postcode: str
     city: str
+    kind: str = Field(default="it_provider", description="it_provider or mentor")
+    capacity: int | None = Field(default=None, ge=0, description="meetings per period")
 
 
 class ProviderUpdated(Event):
@@ -44,6 +48,30 @@ class ProviderUpdated(Event):
     categories: tuple[str, ...]
     postcode: str
     city: str
+    kind: str = Field(default="it_provider", description="it_provider or mentor")
+    capacity: int | None = Field(default=None, ge=0, description="meetings per period")
+
+
+class NeedRegistered(Event):
+    """A company's need was recorded (its text, so that staff views can search it)."""
+
+    type: Literal["matching.need.registered"] = "matching.need.registered"
+    need_id: str
+    company_id: str
+    title: str
+    description: str
+    categories: tuple[str, ...]
+    service_type: ServiceType
+
+
+class NeedUpdated(Event):
+    type: Literal["matching.need.updated"] = "matching.need.updated"
+    need_id: str
+    company_id: str
+    title: str
+    description: str
+    categories: tuple[str, ...]
+    service_type: ServiceType
 
 
 class MatchRequested(Event):
@@ -130,6 +158,8 @@ MatchingEvent = Annotated[
     | CompanyUpdated
     | ProviderRegistered
     | ProviderUpdated
+    | NeedRegistered
+    | NeedUpdated
     | MatchRequested
     | MatchProposed
     | MatchAccepted
@@ -146,7 +176,9 @@ __all__ = [
     "MatchProposed",
     "MatchRequested",
     "MatchingEvent",
+    "NeedRegistered",
     "NeedSummary",
+    "NeedUpdated",
     "Proposal",
     "ProviderRegistered",
     "ProviderUpdated",

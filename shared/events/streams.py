@@ -41,11 +41,20 @@ DEADLETTER_STREAM = StreamSpec(
     max_age=timedelta(days=90),
     description="Events that could not be handled, with the reason",
 )
+# Erasure requests and confirmations carry ids and counts only; export parts carry personal
+# data, so the stream keeps its messages only as long as an export takes to assemble.
+PRIVACY_STREAM = StreamSpec(
+    "PRIVACY",
+    ("privacy.>",),
+    max_age=timedelta(days=7),
+    description="Erasure and access requests of data subjects, and each service's answer",
+)
 ALL_STREAMS: tuple[StreamSpec, ...] = (
     MATCHING_STREAM,
     BOOKING_STREAM,
     NOTIFY_STREAM,
     DEADLETTER_STREAM,
+    PRIVACY_STREAM,
 )
 
 
@@ -100,6 +109,64 @@ MATCHING_ON_BOOKING = ConsumerSpec(
     subject="booking.meeting.>",
     # What matching learns from; invites and reminders would only cost it decoding.
     filter_subjects=("booking.meeting.declined", "booking.meeting.feedback_given"),
+)
+
+MATCHING_ON_PRIVACY = ConsumerSpec(
+    service="matching",
+    durable="matching-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+)
+BOOKING_ON_PRIVACY = ConsumerSpec(
+    service="booking",
+    durable="booking-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
+NOTIFY_ON_PRIVACY = ConsumerSpec(
+    service="notify",
+    durable="notify-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
+# The console's read model: every event of every context, in order (one worker each). One
+# message per fetch: a larger batch waits out the pull's expiry for the rest of the batch when
+# traffic is light, and staff would see an action's result seconds late.
+CONSOLE_ON_MATCHING = ConsumerSpec(
+    service="console",
+    durable="console-on-matching",
+    stream=MATCHING_STREAM,
+    subject="matching.>",
+    batch_size=1,
+)
+CONSOLE_ON_BOOKING = ConsumerSpec(
+    service="console",
+    durable="console-on-booking",
+    stream=BOOKING_STREAM,
+    subject="booking.>",
+    batch_size=1,
+)
+CONSOLE_ON_NOTIFY = ConsumerSpec(
+    service="console",
+    durable="console-on-notify",
+    stream=NOTIFY_STREAM,
+    subject="notify.>",
+    batch_size=1,
+)
+CONSOLE_ON_DEADLETTER = ConsumerSpec(
+    service="console",
+    durable="console-on-deadletter",
+    stream=DEADLETTER_STREAM,
+    subject="deadletter.>",
+    batch_size=1,
+)
+CONSOLE_CONSUMERS = (
+    CONSOLE_ON_MATCHING,
+    CONSOLE_ON_BOOKING,
+    CONSOLE_ON_NOTIFY,
+    CONSOLE_ON_DEADLETTER,
 )
 
 

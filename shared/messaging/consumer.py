@@ -101,6 +101,8 @@ class DeliveryGuard:
 
     def __init__(self, spec: ConsumerSpec) -> None:
         self.spec = spec
+        # The series exists at 0 from the start, so increase() sees a pod's first dead letter.
+        DEAD_LETTERS.labels(spec.service, spec.durable)
 
     def __call__(self, msg: Any, /, **kwargs: Any) -> _GuardScope:
         return _GuardScope(msg, guard=self, **kwargs)

@@ -14,9 +14,11 @@ from typing import Any
 
 from faststream.message import StreamMessage
 
+from shared.events.deadletter import EventDeadLettered
 from shared.events.streams import ConsumerSpec
 from shared.messaging.errors import PermanentError
 
+DEAD_LETTER_TYPE = EventDeadLettered.event_type()
 Decoder = Callable[[StreamMessage[Any], Callable[..., Any]], Awaitable[Any]]
 
 
@@ -75,9 +77,14 @@ def _subject_problem(decoded: Any, subject: str) -> str | None:
     event_type = decoded.get("type") if isinstance(decoded, dict) else None
     if not isinstance(event_type, str):
         return "invalid envelope: no event type"
-    if event_type != subject:
+    if event_type != subject and not _is_dead_letter(event_type, subject):
         return f"event type {event_type[:200]!r} does not match its subject {subject[:200]!r}"
     return None
+
+
+def _is_dead_letter(event_type: str, subject: str) -> bool:
+    """Dead letters travel on ``deadletter.<service>.<consumer>``, not on their type."""
+    return event_type == DEAD_LETTER_TYPE and subject.startswith("deadletter.")
 
 
 def event_decoder(spec: ConsumerSpec) -> Decoder:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client import REGISTRY
 
+from shared.events.streams import BOOKING_ON_MATCHING
+from shared.messaging.consumer import DeliveryGuard
 from tests.deploy.rendering import REPO, render
 from tests.deploy.tools import tool
 
@@ -68,3 +72,13 @@ def test_alert_texts_format_their_numbers() -> None:
                 expression = use.split("}}")[0]
                 if "$value" in expression:
                     assert "humanize" in expression or "printf" in expression, summary
+
+
+def test_each_consumer_counts_its_dead_letters_from_zero() -> None:
+    """With the series at 0 from a consumer's start, increase() catches the first dead letter too
+    (the alert's second half catches it where a series still starts at 1)."""
+    spec = replace(BOOKING_ON_MATCHING, durable="booking-on-matching-alert-test")
+    labels = {"service": spec.service, "consumer": spec.durable}
+    assert REGISTRY.get_sample_value("werkbank_dead_letters_total", labels) is None
+    DeliveryGuard(spec)
+    assert REGISTRY.get_sample_value("werkbank_dead_letters_total", labels) == 0.0

@@ -144,6 +144,7 @@ def test_the_ingress_serves_the_links_in_the_invitations_and_the_console(overlay
     assert attendee.hostname != "127.0.0.1"
     assert routes[(attendee.hostname, "/rsvp")] == "booking"
     assert routes[(attendee.hostname, "/feedback")] == "booking"
+    assert routes[(attendee.hostname, "/feeds")] == "booking"  # webcal subscriptions
     assert routes[(console.hostname, "/")] == "console"
     assert not any(path.startswith("/api") for _, path in routes), "staff APIs stay internal"
     if overlay == "prod":
@@ -151,6 +152,7 @@ def test_the_ingress_serves_the_links_in_the_invitations_and_the_console(overlay
         assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
         tls_hosts = {host for entry in ingress["spec"]["tls"] for host in entry["hosts"]}
         assert tls_hosts == {attendee.hostname, console.hostname}
+        assert config(overlay, "console")["CONSOLE_SECURE_COOKIES"] == "true"
 
 
 @pytest.mark.parametrize("overlay", ["dev", "prod"])

@@ -22,7 +22,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from shared.events.base import Envelope
 from shared.events.deadletter import EventDeadLettered
-from shared.events.streams import ALL_STREAMS
+from shared.events.streams import ALL_STREAMS, ConsumerSpec
 from tests.support.harness import eventually, in_process
 from tests.support.streams import read_all
 from werkbank.nats_security import CONSUMERS, OPS_USER, SERVICES, server_config
@@ -35,6 +35,7 @@ SETTINGS = {
     "matching": "MatchingSettings",
     "booking": "BookingSettings",
     "notify": "NotifySettings",
+    "console": "ConsoleSettings",
 }
 # What a service refuses to start without, beyond NATS and the database.
 REQUIRED: dict[str, dict[str, str]] = {
@@ -142,7 +143,7 @@ async def test_booking_consumes_matchings_events_with_its_durable_only(
         await create_streams(matching)
         await matching.jetstream().publish("matching.match.accepted", b"{}", headers=msg_id())
 
-        [spec] = CONSUMERS["booking"]
+        spec = CONSUMERS["booking"][0]
         sub = await booking.jetstream().pull_subscribe(
             spec.subject, durable=spec.durable, stream=spec.stream.name
         )
@@ -175,22 +176,26 @@ async def test_each_service_runs_consumes_and_dead_letters_under_its_own_user(
         staff_token="perm-token",
         **REQUIRED.get(service, {}),
     )
-    [spec] = CONSUMERS[service]
-    source = (spec.filter_subjects or (spec.subject.replace(">", "confirmed"),))[0]
-    poison = msg_id()
     async with in_process(app.build(settings)), connect(secured_nats, OPS_USER) as (ops, _):
-        await ops.jetstream().publish(source, b"{this is not json", headers=poison)
+        for spec in CONSUMERS[service]:
+            source = (spec.filter_subjects or (spec.subject.replace(">", "confirmed"),))[0]
+            poison = msg_id()
+            await ops.jetstream().publish(source, b"{this is not json", headers=poison)
 
-        async def dead_lettered() -> bool:
-            messages = await read_all(ops, "DEADLETTER", spec.dead_letter_subject, idle=0.2)
-            letters = [Envelope[EventDeadLettered].model_validate_json(m.data) for m in messages]
-            return any(letter.data.original_msg_id == poison["Nats-Msg-Id"] for letter in letters)
+            async def dead_lettered(
+                spec: ConsumerSpec = spec, poison: str = poison["Nats-Msg-Id"]
+            ) -> bool:
+                messages = await read_all(ops, "DEADLETTER", spec.dead_letter_subject, idle=0.2)
+                letters = [
+                    Envelope[EventDeadLettered].model_validate_json(m.data) for m in messages
+                ]
+                return any(letter.data.original_msg_id == poison for letter in letters)
 
-        await eventually(dead_lettered)
+            await eventually(dead_lettered)
 
-        async def settled() -> bool:
-            info = await ops.jetstream().consumer_info(spec.stream.name, spec.durable)
-            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+            async def settled(spec: ConsumerSpec = spec) -> bool:
+                info = await ops.jetstream().consumer_info(spec.stream.name, spec.durable)
+                return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
-        await eventually(settled)
+            await eventually(settled)
     assert violations(secured_nats) == []

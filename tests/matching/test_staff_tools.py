@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from services.matching.app import build
 from services.matching.settings import MatchingSettings
 from tests.matching.sample import BAUSTOFF, CHAT_NEED, PROVIDERS
-from tests.support.harness import RunningService, in_process
+from tests.support.harness import RunningService, eventually, in_process
 from werkbank.stack import StackInfo
 
 pytestmark = pytest.mark.integration
@@ -110,16 +111,60 @@ async def test_a_provider_change_reaches_the_next_query_on_another_replica(
         assert "p-chat" not in [p["provider_id"] for p in after]
 
 
+async def finished_job(staff: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    latest: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        latest.update((await staff.get(f"/api/matching/batch/{job_id}")).json())
+        return latest["status"] not in {"queued", "running", "cancelling"}
+
+    await eventually(settled, timeout=60)
+    return latest
+
+
+async def run_batch(staff: httpx.AsyncClient) -> dict[str, Any]:
+    started = await staff.post("/api/matching/batch", json={})
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    assert started.headers["location"] == f"/api/matching/batch/{job_id}"
+    job = await finished_job(staff, job_id)
+    assert job["status"] == "ready", job
+    committed = await staff.post(f"/api/matching/batch/{job_id}/commit")
+    assert committed.status_code == 200, committed.text
+    result: dict[str, Any] = committed.json()
+    return result
+
+
+async def test_a_batch_runs_as_a_job_staff_preview_then_commit_or_discard(
+    staff: httpx.AsyncClient,
+) -> None:
+    await put_sample(staff)
+    assert (await staff.put("/api/matching/needs/n1", json=CHAT_NEED)).is_success
+    started = (await staff.post("/api/matching/batch", json={})).json()
+    job = await finished_job(staff, started["job_id"])
+    assert (job["status"], job["done"], job["total"]) == ("ready", 1, 1)
+    assert [a["need_id"] for a in job["result"]["assignments"]] == ["n1"]
+    assert (await staff.get("/api/matching/needs/n1/proposals")).json() == [], "only a preview"
+    discarded = await staff.post(f"/api/matching/batch/{started['job_id']}/cancel")
+    assert discarded.json()["status"] == "cancelled"
+    late = await staff.post(f"/api/matching/batch/{started['job_id']}/commit")
+    assert late.status_code == 409
+    result = await run_batch(staff)
+    proposals = (await staff.get("/api/matching/needs/n1/proposals")).json()
+    assert proposals[0]["run_id"] == result["run_id"]
+    assert (await staff.get("/api/matching/batch/batch-none")).status_code == 404
+
+
 async def test_pins_and_blocks_survive_re_runs_of_the_batch(staff: httpx.AsyncClient) -> None:
     await put_sample(staff)
     for need_id in ("n1", "n2"):
         assert (await staff.put(f"/api/matching/needs/{need_id}", json=CHAT_NEED)).is_success
-    first = (await staff.post("/api/matching/batch", json={})).json()
+    first = await run_batch(staff)
     assert {a["need_id"] for a in first["assignments"]} == {"n1", "n2"}
     assert (await staff.put("/api/matching/needs/n1/blocks/p-chat", json={})).is_success
     assert await staff.put("/api/matching/needs/n2/pins/p-shop", json={"reason": "Wunsch"})
     for _ in range(2):
-        again = (await staff.post("/api/matching/batch", json={})).json()
+        again = await run_batch(staff)
         pairs = {(a["need_id"], a["provider_id"], a["pinned"]) for a in again["assignments"]}
         assert ("n2", "p-shop", True) in pairs
         assert all(not (need == "n1" and provider == "p-chat") for need, provider, _ in pairs)

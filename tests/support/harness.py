@@ -94,7 +94,7 @@ class ServiceProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 30.0) -> None:
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, "run"],
@@ -103,7 +103,7 @@ class ServiceProcess:
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-        await wait_until_ready(self.base_url)
+        await wait_until_ready(self.base_url, timeout=timeout)
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, no acks, no cleanup."""

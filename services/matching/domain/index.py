@@ -151,6 +151,9 @@ class ProviderIndex:
             return 0.0
         return relevance(float(self.text_scores(query_text(need))[slot]))
 
+    def providers(self) -> list[Provider]:
+        return [row for row in self._rows if row is not None]
+
     def get(self, provider_id: str) -> Provider | None:
         slot = self._slot.get(provider_id)
         return None if slot is None else self._rows[slot]

@@ -5,7 +5,7 @@ A text is analysed into terms in four steps:
    ``lexicon/everyday_words.txt``, words such as "per", "finden" or "Antwort" that name no topic);
 2. compounds split into their parts by word frequency (Koehn & Knight 2003, with the German list
    of ``wordfreq``): "Pflegefachkräfte" gives "Pflegefachkräfte", "Pflege", "Fachkräfte", "Fach",
-   "Kräfte", so it meets a profile that says "Pflege";
+   "Kräfte", so it meets a profile that says "Pflege"; English words ("Workshops") stay whole;
 3. loan words' plurals on -s folded ("Onlineshops" -> "Onlineshop"), which Snowball leaves alone;
 4. the Snowball German stemmer, except for homographs whose stems would collide
    ("Karten", maps, is not "Karte", a loyalty card).
@@ -83,9 +83,16 @@ def _best_split(word: str) -> tuple[float, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=200_000)
+def _english(word: str) -> bool:
+    """An English word in a German text ("Workshops", "handmade") is not a German compound."""
+    english = zipf_frequency(word, "en")
+    return english >= KNOWN_ZIPF and english > _zipf(word)
+
+
+@lru_cache(maxsize=200_000)
 def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a compound and the shorter compounds within it; empty for a simple word."""
-    if len(word) < 2 * MIN_PART:
+    if len(word) < 2 * MIN_PART or _english(word):
         return ()
     _, parts = _best_split(word)
     if len(parts) < 2:

@@ -1,0 +1,14 @@
+"""The console's HTTP face: its pages (the profiles' catch-all paths come last)."""
+
+from __future__ import annotations
+
+from services.console.web import frame, imports, meetings, needs, profiles, troubles
+
+routers = [
+    frame.router,
+    needs.router,
+    meetings.router,
+    troubles.router,
+    imports.router,
+    profiles.router,
+]

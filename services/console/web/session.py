@@ -1,0 +1,99 @@
+"""A signed session cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS) with idle and absolute
+time-outs, holding the CSRF token, the language and the signed-in person."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+COOKIE = "werkbank_console"
+
+
+@dataclass
+class Session:
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def csrf(self) -> str:
+        token: str = self.data.setdefault("csrf", secrets.token_urlsafe(24))
+        return token
+
+    @property
+    def language(self) -> str:
+        return "en" if self.data.get("lang") == "en" else "de"
+
+    def fresh(self, now: float) -> None:
+        self.data = {
+            "created": now,
+            "seen": now,
+            "csrf": secrets.token_urlsafe(24),
+            "lang": self.data.get("lang", "de"),
+        }
+
+
+def expired(data: dict[str, Any], now: float, idle_seconds: float, absolute_seconds: float) -> bool:
+    created = float(data.get("created", 0))
+    seen = float(data.get("seen", 0))
+    return now - seen > idle_seconds or now - created > absolute_seconds
+
+
+class SessionMiddleware(BaseHTTPMiddleware):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret: str,
+        idle_seconds: float,
+        absolute_seconds: float,
+        secure: bool,
+    ) -> None:
+        super().__init__(app)
+        self.serializer = URLSafeSerializer(secret, salt="werkbank-console-session")
+        self.idle = idle_seconds
+        self.absolute = absolute_seconds
+        self.secure = secure
+
+    def load(self, request: Request, now: float) -> Session:
+        raw = request.cookies.get(COOKIE)
+        session = Session()
+        if raw:
+            try:
+                data = self.serializer.loads(raw)
+            except BadSignature:
+                data = None
+            if isinstance(data, dict) and not expired(data, now, self.idle, self.absolute):
+                session.data = data
+        if "created" not in session.data:
+            session.fresh(now)
+        session.data["seen"] = now
+        return session
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
+            return await call_next(request)
+        session = self.load(request, time.time())
+        request.state.session = session
+        response = await call_next(request)
+        response.set_cookie(
+            COOKIE,
+            self.serializer.dumps(session.data),
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+            max_age=int(self.absolute),
+        )
+        return response
+
+
+def session_of(request: Request) -> Session:
+    session: Session = request.state.session
+    return session

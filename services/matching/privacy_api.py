@@ -1,0 +1,86 @@
+"""Staff endpoints for data subjects' requests: erasure (Art. 17). Role admin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Request, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from services.matching import privacy
+from services.matching.settings import MatchingSettings
+from shared.db import transaction
+from shared.http import StaffOnly
+from shared.service import runtime_of
+
+router = APIRouter(prefix="/api/matching/privacy", tags=["privacy"])
+Id = Field(default=None, min_length=1, max_length=64)
+
+
+class ErasureIn(BaseModel):
+    """Exactly one of: a contact (by id or email address), a company or a provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: str | None = Id
+    email: EmailStr | None = None
+    company_id: str | None = Id
+    provider_id: str | None = Id
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> ErasureIn:
+        given = [v for v in (self.contact_id, self.email, self.company_id, self.provider_id) if v]
+        if len(given) != 1:
+            msg = "give exactly one of contact_id, email, company_id, provider_id"
+            raise ValueError(msg)
+        return self
+
+
+def _overdue_after(request: Request) -> timedelta:
+    settings = runtime_of(request).settings
+    assert isinstance(settings, MatchingSettings)
+    return timedelta(hours=settings.erasure_overdue_hours)
+
+
+@router.post("/erasures", status_code=status.HTTP_202_ACCEPTED)
+async def request_erasure(body: ErasureIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+    try:
+        async with transaction(runtime_of(request).pool) as conn:
+            event = await privacy.request_erasure(
+                conn,
+                requested_by=str(actor),
+                contact_id=body.contact_id,
+                email=str(body.email) if body.email else None,
+                company_id=body.company_id,
+                provider_id=body.provider_id,
+            )
+    except privacy.NobodyFoundError:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            {"field": "body", "message": "no contact or organisation matches the request"},
+        ) from None
+    return {
+        "request_id": event.request_id,
+        "scope": event.scope,
+        "contact_ids": list(event.contact_ids),
+        "party_ids": list(event.party_ids),
+        "status": "requested",
+    }
+
+
+@router.get("/erasures")
+async def list_erasures(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+    return await privacy.erasure_requests(runtime_of(request), _overdue_after(request))
+
+
+@router.get("/erasures/{request_id}")
+async def get_erasure(
+    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+) -> dict[str, Any]:
+    found = await privacy.erasure_requests(runtime_of(request), _overdue_after(request), request_id)
+    if not found:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"field": "request_id", "message": "no such request"}
+        )
+    return found[0]

@@ -1,0 +1,35 @@
+"""The matching API's OpenAPI document names every request body and its answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.matching.app import build
+from services.matching.settings import MatchingSettings
+from shared.service import create_app
+
+
+def document() -> dict[str, Any]:
+    openapi: dict[str, Any] = create_app(build(MatchingSettings(staff_token="x"))).openapi()  # type: ignore[arg-type]
+    return openapi
+
+
+def test_the_import_documents_json_and_csv_bodies() -> None:
+    body = document()["paths"]["/api/matching/import/{kind}"]["post"]["requestBody"]
+    assert set(body["content"]) == {"application/json", "text/csv"}
+    assert len(body["content"]["application/json"]["schema"]["items"]["oneOf"]) == 3
+
+
+def test_every_write_documents_its_body_and_the_new_answers_their_codes() -> None:
+    paths = document()["paths"]
+    for path, methods in paths.items():
+        for method in ("put", "post"):
+            operation = methods.get(method)
+            takes_body = operation is not None and not path.endswith(
+                ("/match", "/accept", "/commit", "/cancel", "/replay")
+            )
+            if takes_body:
+                assert "requestBody" in operation, f"{method.upper()} {path}"
+    assert "409" in paths["/api/matching/needs/{need_id}/match"]["post"]["responses"]
+    assert "404" in paths["/api/matching/needs/{need_id}/proposals"]["get"]["responses"]
+    assert "202" in paths["/api/matching/batch"]["post"]["responses"]
