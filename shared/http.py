@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared.idempotency import IdempotencyMiddleware
@@ -83,6 +87,25 @@ StaffOnly = Annotated[str, Depends(staff_token_dependency(_configured_staff_toke
 """Add ``_: StaffOnly`` to an endpoint to admit only requests with the service's staff token."""
 
 
+SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_local_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files the service serves itself: intranets block CDNs."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+
 def create_http_app(
     title: str,
     routers: Sequence[APIRouter],
@@ -96,7 +119,10 @@ def create_http_app(
         version=version,
         lifespan=lifespan,  # type: ignore[arg-type]
         dependencies=[Depends(refuse_odd_input)],
+        docs_url=None,
+        redoc_url=None,
     )
+    install_local_docs(app)
     install_problem_details(app)
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health_router(checks))

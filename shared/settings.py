@@ -43,6 +43,12 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     graceful_timeout_seconds: float = Field(default=20.0, gt=0)
+    retention_days: dict[str, float] = Field(
+        default_factory=dict,
+        description='Days to keep each kind of data, as JSON, e.g. {"email_bodies": 30}; '
+        "kinds and defaults in docs/DATENSCHUTZ.md",
+    )
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("db_schema")
     @classmethod

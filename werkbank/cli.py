@@ -35,7 +35,7 @@ from werkbank.stack import EmbeddedStack, StackInfo
 app = typer.Typer(help="Werkbank: matching, booking and notifications for the digitalisation desk.")
 console = Console()
 
-SERVICES = {"matching": 8081, "booking": 8082, "notify": 8083}
+SERVICES = {"matching": 8081, "booking": 8082, "notify": 8083, "console": 8080}
 STATE = Path("var/up.json")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,6 +61,21 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         f"{prefix}STAFF_TOKEN": token,
         f"{prefix}LOG_JSON": "true",
         **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
+        **(_console_env(info, port) if name == "console" else {}),
+    }
+
+
+def _console_env(info: StackInfo, port: int) -> dict[str, str]:
+    """The console calls the services' staff APIs and replays dead letters as the operator."""
+    urls = {
+        f"CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{other}"
+        for name, other in SERVICES.items()
+        if name != "console"
+    }
+    return {
+        **urls,
+        "CONSOLE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CONSOLE_REPLAY_NATS_URL": info.ops_nats_url,
     }
 
 
@@ -80,8 +95,12 @@ def start_services(info: StackInfo, token: str, log_dir: Path) -> list[ServiceHa
     return handles
 
 
+def _console_url(handles: list[ServiceHandle]) -> str:
+    return next((h.url for h in handles if h.name == "console"), "http://127.0.0.1:8080")
+
+
 def wait_until_healthy(
-    handles: list[ServiceHandle], timeout: float = 60.0
+    handles: list[ServiceHandle], timeout: float = 180.0
 ) -> dict[str, dict[str, object]]:
     deadline = time.monotonic() + timeout
     status: dict[str, dict[str, object]] = {}
@@ -154,6 +173,10 @@ def demo(
         )
         print_summary(result, console, Path(info.mail_dir), Path(info.sms_file))
         console.print(f"Service logs: {root / 'logs'}")
+        console.print(
+            f"Staff console (German, English switch): [bold]{_console_url(handles)}[/] - "
+            "`make up` keeps it running at http://127.0.0.1:8080"
+        )
     finally:
         stop_services(handles)
         stack.stop()
@@ -252,10 +275,11 @@ def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0
     state = json.loads(state_file.read_text(encoding="utf-8"))
     table = Table(title="Running")
     table.add_column("service")
-    table.add_column("staff API")
+    table.add_column("address")
     for name, url in state["services"].items():
-        table.add_row(name, f"{url}/docs")
+        table.add_row(name, url if name == "console" else f"{url}/docs")
     console.print(table)
+    console.print(f"Staff console: [bold]{state['services'].get('console', '')}[/]")
     console.print(
         f"mail: {state['stack']['mail_dir']}  SMS: {state['stack']['sms_file']}\n"
         f"staff token in {state_file}; load the sample data with `.venv/bin/werkbank sample`, "

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.booking import api, attendees_api, handlers, places_api, privacy
+from services.booking import api, attendees_api, handlers, places_api, privacy, retention
 from services.booking.domain.calendar import public_holidays
 from services.booking.feeds import api as feeds_api
 from services.booking.inbound.loop import reply_loop
@@ -55,7 +55,7 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             feeds_api.feed_router,
         ],
         on_start=[load_rsvp_secret, load_holidays],
-        background=[handlers.reminder_loop, reply_loop],
+        background=[handlers.reminder_loop, retention.retention, reply_loop],
         title="Werkbank booking",
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.matching import api, api_reads, handlers, privacy, privacy_api, repository
+from services.matching import api, api_reads, handlers, privacy, privacy_api, repository, retention
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
 from services.matching.service import LiveIndex, Policy, refresh, to_provider
@@ -56,6 +56,7 @@ def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
             *privacy.consumers(runtime),
         ],
         routers=[api.router, api_reads.router, privacy_api.router],
+        background=[retention.retention],
         title="Werkbank matching",
     )
 

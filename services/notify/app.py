@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, consent_api, handlers, privacy
+from services.notify import api, consent_api, handlers, privacy, retention
 from services.notify.journal import AcceptanceJournal
 from services.notify.senders import SmsGateway, SmtpPool, sms_session
 from services.notify.service import Outbound
@@ -43,7 +43,7 @@ def build(settings: NotifySettings | None = None) -> ServiceBlueprint:
         routers=[api.router, consent_api.router],
         on_start=[open_outbound],
         on_stop=[close_outbound],
-        background=[handlers.held_loop],
+        background=[handlers.held_loop, retention.retention],
         title="Werkbank notify",
     )
 

@@ -138,3 +138,19 @@ def test_rfc_9457_field_errors_without_a_type_are_recognised_by_their_message() 
     }
     problem = problem_from(422, body)
     assert problem.fields == {"postcode": "Das Format stimmt nicht.", "name": "Bitte ausfüllen."}
+
+
+def test_every_service_serves_swagger_ui_from_its_own_files() -> None:
+    from fastapi.testclient import TestClient
+
+    from shared.http import create_http_app
+
+    client = TestClient(create_http_app("Werkbank test", [], {}))
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200

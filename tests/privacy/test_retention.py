@@ -1,0 +1,112 @@
+"""Retention jobs: old email bodies and records go, fresh ones stay, one replica at a time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from prometheus_client import REGISTRY
+
+from services.booking.retention import RULES as BOOKING
+from services.matching.retention import RULES as MATCHING
+from services.notify.retention import RULES
+from shared.retention import run_retention
+from tests.privacy.test_erasure import arrange_a_meeting, person
+from tests.support.harness import RunningService
+
+pytestmark = pytest.mark.integration
+_INSERT = """
+INSERT INTO deliveries (delivery_id, event_id, event_type, channel, recipient, contact_id, status,
+                        payload, updated_at)
+VALUES ($1, $2, 'booking.meeting.confirmed', 'email', $3, 'c-ret', 'sent', '{"body": "Hallo"}',
+        $4)
+"""
+
+
+async def delivery(pool: asyncpg.Pool, age: timedelta) -> str:
+    delivery_id = f"ret-{uuid.uuid4().hex[:10]}"
+    await pool.execute(
+        _INSERT, delivery_id, uuid.uuid4(), f"{delivery_id}@example.org", datetime.now(UTC) - age
+    )
+    return delivery_id
+
+
+def purged(kind: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "werkbank_retention_purged_total", {"service": "notify", "kind": kind}
+    )
+    return value or 0.0
+
+
+async def test_bodies_go_after_30_days_records_after_a_year_and_fresh_ones_stay(
+    services: dict[str, RunningService],
+) -> None:
+    runtime = services["notify"].runtime
+    pool = runtime.pool
+    fresh, month, years = (
+        await delivery(pool, timedelta(days=2)),
+        await delivery(pool, timedelta(days=40)),
+        await delivery(pool, timedelta(days=400)),
+    )
+    before = purged("email_bodies")
+    result = await run_retention(pool, "notify", runtime.settings.schema_name, RULES)
+    assert result is not None
+    assert result["email_bodies"] >= 1
+    rows = {
+        row["delivery_id"]: row["payload"]
+        for row in await pool.fetch(
+            "SELECT delivery_id, payload::text AS payload FROM deliveries "
+            "WHERE delivery_id = ANY($1::text[])",
+            [fresh, month, years],
+        )
+    }
+    assert set(rows) == {fresh, month}, "the record older than a year is gone"
+    assert "Hallo" in rows[fresh]
+    assert "Hallo" not in rows[month]
+    assert purged("email_bodies") >= before + 1
+
+
+async def test_a_round_is_skipped_while_another_replica_holds_it(
+    services: dict[str, RunningService],
+) -> None:
+    runtime = services["notify"].runtime
+    schema = runtime.settings.schema_name
+    old = await delivery(runtime.pool, timedelta(days=40))
+    async with runtime.pool.acquire() as other, other.transaction():
+        await other.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"werkbank:retention:{schema}"
+        )
+        assert await run_retention(runtime.pool, "notify", schema, RULES) is None
+    payload = await runtime.pool.fetchval(
+        "SELECT payload::text FROM deliveries WHERE delivery_id = $1", old
+    )
+    assert "Hallo" in payload
+    overridden = await run_retention(
+        runtime.pool, "notify", schema, RULES, {"email_bodies": 60, "delivery_records": 365}
+    )
+    assert overridden is not None
+    payload = await runtime.pool.fetchval(
+        "SELECT payload::text FROM deliveries WHERE delivery_id = $1", old
+    )
+    assert "Hallo" in payload, "kept: the office keeps bodies for 60 days"
+
+
+async def test_booking_and_matching_purge_only_what_is_older_than_their_limits(
+    services: dict[str, RunningService],
+) -> None:
+    erika = person()
+    await arrange_a_meeting(services, erika, f"co-ret-{erika['contact_id']}")
+    booking = services["booking"].runtime
+    meetings = await booking.pool.fetchval("SELECT count(*) FROM meetings")
+    assert meetings >= 1
+    kept = await run_retention(booking.pool, "booking", booking.settings.schema_name, BOOKING)
+    assert kept == {"closed_meetings": 0}
+    everything = await run_retention(
+        booking.pool, "booking", booking.settings.schema_name, BOOKING, {"closed_meetings": -3650}
+    )
+    assert everything == {"closed_meetings": meetings}
+    matching = services["matching"].runtime
+    result = await run_retention(matching.pool, "matching", matching.settings.schema_name, MATCHING)
+    assert result == {"closed_needs": 0, "runs": 0, "erasure_requests": 0}
