@@ -9,7 +9,7 @@ UV := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo up down test unit lint format typecheck bench docs lock migrate stack check-deploy clean
+.PHONY: help setup chromium demo up down test unit lint format typecheck bench chaos docs lock migrate stack check-deploy clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ test: setup lint typecheck ## lint, typecheck and the whole suite against real s
 
 bench: setup ## every benchmark; prints BENCH lines and writes var/bench.json
 	$(BIN)/python -m bench
+
+chaos: setup ## fault injection (~5 min): kills every part in turn under load; prints a table, fails on loss
+	$(BIN)/python -m bench.chaos
 
 docs: setup ## generate the AsyncAPI document into docs/asyncapi.yaml
 	$(BIN)/python -m werkbank.asyncapi docs/asyncapi.yaml

@@ -129,7 +129,7 @@ class RssWatch:
 
 
 async def start_services(
-    stack: StackInfo, smtp: SinkProcess, sms: SinkProcess
+    stack: StackInfo, smtp: SinkProcess, sms: SinkProcess, *, ready_timeout: float = 30.0
 ) -> dict[str, list[ServiceProcess]]:
     suffix = uuid.uuid4().hex[:6]
     replicas = REPLICAS
@@ -152,7 +152,7 @@ async def start_services(
         services[name] = [
             ServiceProcess(f"services.{name}", env, f"{prefix}HTTP_PORT") for _ in range(count)
         ]
-        await asyncio.gather(*(process.start() for process in services[name]))
+        await asyncio.gather(*(p.start(timeout=ready_timeout) for p in services[name]))
     return services
 
 

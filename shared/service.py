@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from shared.db import Pool, create_pool, ping
 from shared.events.streams import ALL_STREAMS
 from shared.http import create_http_app
-from shared.logging import configure_logging
+from shared.logging import configure_logging, redact_every_handler
 from shared.messaging.consumer import GuardedRouter
 from shared.messaging.exhausted import ExhaustedDeliveriesListener
 from shared.messaging.metrics import ConsumerPrometheusMiddleware
@@ -167,6 +167,7 @@ async def running(blueprint: ServiceBlueprint) -> AsyncIterator[ServiceRuntime]:
         )
         await exhausted.start(broker)
         await relay.start()
+        redact_every_handler()
         tasks = [
             asyncio.create_task(_keep_running(task, runtime), name=task.__name__)
             for task in blueprint.background

@@ -22,6 +22,7 @@ import aiosmtplib
 
 from services.notify.domain.messages import rendered
 from services.notify.settings import NotifySettings
+from shared.logging import redact
 
 Accepted = Callable[[str], Awaitable[None]]
 
@@ -109,11 +110,11 @@ def smtp_errors_classified() -> Iterator[None]:
         yield
     except aiosmtplib.SMTPAuthenticationError as exc:
         # The operator's credentials, not the message: retry, then dead-letter for a replay.
-        raise TransientError(f"SMTP login refused: {exc.code} {exc.message}") from exc
+        raise TransientError(f"SMTP login refused: {exc.code} {redact(exc.message)}") from exc
     except aiosmtplib.SMTPResponseException as exc:
         if 400 <= exc.code < 500:
-            raise TransientError(f"SMTP {exc.code} {exc.message}") from exc
-        raise PermanentDeliveryError(f"SMTP {exc.code} {exc.message}") from exc
+            raise TransientError(f"SMTP {exc.code} {redact(exc.message)}") from exc
+        raise PermanentDeliveryError(f"SMTP {exc.code} {redact(exc.message)}") from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise TransientError(f"SMTP unreachable: {type(exc).__name__}") from exc
 

@@ -67,7 +67,10 @@ class ConsumerSpec:
     stream: StreamSpec
     subject: str
     max_deliver: int = 6
-    ack_wait: timedelta = timedelta(seconds=30)
+    # How long an event in flight at a consumer's death waits before it is redelivered. Work
+    # that takes longer keeps its event by reporting progress (``DeliveryGuard``), so this can
+    # stay short.
+    ack_wait: timedelta = timedelta(seconds=10)
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0, 60.0, 300.0))
     batch_size: int = 32
     # Events handled at once by one replica; order across events is then not kept.

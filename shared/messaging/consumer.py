@@ -4,7 +4,11 @@
 - success: ack;
 - a payload that fails validation, or a ``PermanentError``: dead-letter at once, then ack;
 - any other error: nak with a delay from the backoff table, until ``max_deliver``;
-  the last delivery is dead-lettered, then acked.
+  the last delivery is dead-lettered, then acked;
+- a handler cancelled (a graceful shutdown that ran out of time): nak at once, so another
+  replica takes the event without waiting for ``ack_wait``.
+While the handler runs, the guard reports progress every third of ``ack_wait``: a short ack
+wait then bounds the redelivery of the events a dead consumer held, without cutting long work.
 If the dead letter itself cannot be published, the event is nak'ed: nothing is lost.
 """
 
@@ -163,6 +167,7 @@ class _GuardScope(BaseMiddleware):
         self.guard = guard
         self.started = time.perf_counter()
         self._correlation: Token[str | None] | None = None
+        self._progress: asyncio.Task[None] | None = None
 
     @property
     def raw(self) -> Msg:
@@ -179,6 +184,22 @@ class _GuardScope(BaseMiddleware):
     async def on_receive(self) -> None:
         self.started = time.perf_counter()
         self._correlation = correlation_id.set((self.raw.headers or {}).get(CORRELATION_ID))
+        self._progress = asyncio.create_task(self._report_progress())
+
+    async def _report_progress(self) -> None:
+        """Tell the server the event is still being worked on, so it is not redelivered."""
+        interval = self.guard.spec.ack_wait.total_seconds() / 3
+        while not getattr(self.raw, "_ackd", False):
+            await asyncio.sleep(interval)
+            try:
+                await self.raw.in_progress()
+            except Exception:  # the connection is gone: the ack wait decides, as without this
+                log.debug("could not report progress", exc_info=True)
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.cancel()
+            self._progress = None
 
     async def after_processed(
         self,
@@ -187,6 +208,7 @@ class _GuardScope(BaseMiddleware):
         exc_tb: TracebackType | None = None,
     ) -> bool | None:
         spec = self.guard.spec
+        self._stop_progress()
         try:
             HANDLER_SECONDS.labels(spec.service, spec.durable).observe(
                 time.perf_counter() - self.started
@@ -194,7 +216,10 @@ class _GuardScope(BaseMiddleware):
             if exc_val is None:
                 EVENTS_HANDLED.labels(spec.service, spec.durable, "ok").inc()
                 return False
-            if isinstance(exc_val, HandlerException | asyncio.CancelledError):
+            if isinstance(exc_val, asyncio.CancelledError):
+                await self._hand_back()
+                return False
+            if isinstance(exc_val, HandlerException):
                 return False
             if not isinstance(exc_val, Exception):
                 return False
@@ -207,6 +232,13 @@ class _GuardScope(BaseMiddleware):
                 correlation_id.reset(self._correlation)
                 self._correlation = None
         return False  # pragma: no cover - _retry_later always raises
+
+    async def _hand_back(self) -> None:
+        """A handler cancelled mid-way: redeliver at once rather than after the ack wait."""
+        try:
+            await self.raw.nak()
+        except Exception:
+            log.debug("could not hand the event back", exc_info=True)
 
     def _retry_later(self, exc: Exception) -> None:
         spec = self.guard.spec

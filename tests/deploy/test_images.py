@@ -15,7 +15,12 @@ RUNTIME_LOCK = REPO / "requirements-runtime.lock"
 
 
 def test_there_is_an_image_for_each_service() -> None:
-    assert {path.parent.name for path in DOCKERFILES} >= {"matching", "booking", "notify"}
+    assert {path.parent.name for path in DOCKERFILES} >= {
+        "matching",
+        "booking",
+        "notify",
+        "console",
+    }
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)

@@ -25,6 +25,7 @@ SERVICES = {
     "matching": "MatchingSettings",
     "booking": "BookingSettings",
     "notify": "NotifySettings",
+    "console": "ConsoleSettings",
 }
 
 

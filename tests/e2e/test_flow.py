@@ -110,6 +110,7 @@ async def test_needs_become_proposals_meetings_invites_and_sms_and_a_cancel_reac
 
     await eventually(cancels_arrived, timeout=30)
     assert_every_calendar_object_is_sound(stack.mail_dir)
+    assert_no_personal_data_in_logs(services, attendees)
 
 
 def assert_every_calendar_object_is_sound(mail_dir: str) -> None:
@@ -127,6 +128,24 @@ def assert_every_calendar_object_is_sound(mail_dir: str) -> None:
                 assert f"mailto:{recipient}".lower() in {str(a).lower() for a in attendees}
                 checked += 1
     assert checked
+
+
+def assert_no_personal_data_in_logs(
+    services: dict[str, ServiceProcess], contacts: list[dict[str, str]]
+) -> None:
+    """No email address, phone number or name of a contact in any log line, at any level."""
+    secrets = {
+        value.lower()
+        for contact in contacts
+        for value in (contact["email"], contact.get("phone"), contact.get("name"))
+        if value
+    }
+    assert secrets
+    for name, process in services.items():
+        logs = process.logs().lower()
+        assert logs, f"{name} wrote no log"
+        found = sorted(secret for secret in secrets if secret in logs)
+        assert not found, f"{name}'s log names contacts: {found[:5]}"
 
 
 async def test_the_cli_imports_csv_and_json_and_shows_what_is_wrong(

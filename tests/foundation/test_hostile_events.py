@@ -8,13 +8,21 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
+import psutil
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.events.base import Envelope, wrap
 from shared.events.deadletter import EventDeadLettered
 from shared.messaging.consumer import DEAD_LETTER_BODY_LIMIT
-from tests.support.harness import RunningService, eventually, in_process, nats_client
+from tests.support.harness import (
+    RunningService,
+    ServiceProcess,
+    eventually,
+    in_process,
+    nats_client,
+)
 from tests.support.probe import (
     ProbeHappened,
     ProbeSettings,
@@ -159,3 +167,77 @@ async def test_junk_subjects_do_not_grow_the_metrics(
 
 async def _dead_letters_at_least(client: NatsClient, run: str, count: int) -> bool:
     return len(await letters_of(client, run)) >= count
+
+
+def hostile_bodies(run: str, number: int) -> list[tuple[str, bytes]]:
+    """One malformed event of each kind, as (subject, body)."""
+    subject = probe_subject(run)
+    event = valid(run)
+    return [
+        (subject, without(event, "id")),
+        (subject, without(event, "time")),
+        (subject, changed(event, schemaversion=99)),
+        (f"matching.probe.{run}.junk{number}", event.to_bytes()),
+        (subject, changed(event, padding="x" * 400_000)),
+        (subject, changed(event, data=json.loads("[" * 200 + "]" * 200))),
+        (subject, b"\xff\xfe{" + str(number).encode()),
+        (subject, b"{not json"),
+        (subject, changed(event, data={"type": subject, "action": "ok", "seconds": "soon"})),
+        (subject, changed(event, data={"type": subject, "action": "explode"})),
+        (subject, changed(event, source="a\u0000b")),
+    ]
+
+
+async def test_hostile_events_are_dead_lettered_and_valid_ones_handled_once_in_bounded_memory(
+    stack: StackInfo, client: NatsClient, run_id: str
+) -> None:
+    process = ServiceProcess(
+        "tests.support.probe",
+        {
+            "PROBE_NATS_URL": stack.nats_url,
+            "PROBE_DATABASE_URL": stack.database_url,
+            "PROBE_RUN": run_id,
+            "PROBE_DB_SCHEMA": "probe",
+        },
+        "PROBE_HTTP_PORT",
+    )
+    await process.start()
+    try:
+        assert process.process is not None
+        memory = psutil.Process(process.process.pid)
+        rss_before = memory.memory_info().rss
+        malformed: list[str] = []
+        good: list[Envelope[ProbeHappened]] = []
+        for number in range(30):
+            for kind, (on, body) in enumerate(hostile_bodies(run_id, number)):
+                msg_id = f"{run_id}-bad-{number}-{kind}"
+                await send(client, on, body, msg_id)
+                malformed.append(msg_id)
+            for _ in range(5):
+                event = valid(run_id)
+                await send(client, probe_subject(run_id), event.to_bytes(), str(event.id))
+                # The same event again under another message id: only the inbox stops it.
+                await send(client, probe_subject(run_id), event.to_bytes(), f"{event.id}-again")
+                good.append(event)
+
+        async def all_settled() -> bool:
+            return len(await letters_of(client, run_id)) >= len(malformed)
+
+        await eventually(all_settled, timeout=60, interval=0.5)
+        letters = await letters_of(client, run_id)
+        assert set(letters) == set(malformed)
+        assert all(letter.reason and letter.deliveries == 1 for letter in letters.values())
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            counts = await conn.fetch(
+                "SELECT event_id, count(*) AS n FROM probe.effects WHERE run = $1 "
+                "GROUP BY event_id",
+                run_id,
+            )
+        finally:
+            await conn.close()
+        assert {row["event_id"]: row["n"] for row in counts} == {e.id: 1 for e in good}
+        grown = (memory.memory_info().rss - rss_before) / 2**20
+        assert grown < 64, f"RSS grew by {grown:.0f} MiB"
+    finally:
+        process.stop()

@@ -268,3 +268,24 @@ async def test_the_cli_lists_dead_letters_with_their_reason_and_replays_them(
         return len(await attempts(db, event.id)) > before
 
     await eventually(handled_again)
+
+
+async def test_a_handler_that_takes_longer_than_the_ack_wait_keeps_its_event(
+    probe: RunningService, client: NatsClient, db: asyncpg.Connection, run_id: str
+) -> None:
+    # The probe's ack wait is 2 s: without progress reports the server would redeliver the
+    # event twice while the first delivery is still at work.
+    spec = probe_spec(run_id)
+    assert spec.ack_wait.total_seconds() == 2
+    event = probe_event(run_id, "slow", seconds=5.0)
+    await publish(client, event, probe_subject(run_id))
+    await eventually(lambda: _has_effect(db, event.id), timeout=15)
+    assert len(await attempts(db, event.id)) == 1
+
+
+def test_every_service_consumer_redelivers_after_a_crash_within_ten_seconds() -> None:
+    from shared.events import streams
+
+    specs = [v for v in vars(streams).values() if isinstance(v, streams.ConsumerSpec)]
+    assert specs
+    assert all(spec.ack_wait.total_seconds() <= 10 for spec in specs)

@@ -88,7 +88,7 @@ async def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one(
     async def everyone_reached() -> bool:
         return {to.split("<")[-1].rstrip(">") for to, _ in received(sink, domain)} >= expected
 
-    # Events the dead process had pulled come back after the consumer's ack wait (30 s).
+    # Events the dead process had pulled come back after the consumer's ack wait (10 s).
     await eventually(everyone_reached, timeout=90, interval=0.5)
     messages = received(sink, domain)
     duplicates = len(messages) - len(set(messages))

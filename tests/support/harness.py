@@ -64,7 +64,7 @@ async def in_process(blueprint: ServiceBlueprint) -> AsyncIterator[RunningServic
 
 
 async def wait_until_ready(
-    base_url: str, *, timeout: float = 30.0, task: asyncio.Task[Any] | None = None
+    base_url: str, *, timeout: float = 90.0, task: asyncio.Task[Any] | None = None
 ) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
@@ -94,7 +94,7 @@ class ServiceProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 30.0) -> None:
+    async def start(self, timeout: float = 90.0) -> None:
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, "run"],
