@@ -51,6 +51,7 @@ async def handle_erasure(
     own_stream: str,
     envelope: Envelope[ErasureRequested],
     own_steps: ServiceErasure = _nothing,
+    more_streams: tuple[str, ...] = (),
 ) -> ErasureCompleted | None:
     """Erase the request's people from this service; None if it was handled before."""
     done: list[ErasureCompleted] = []
@@ -63,7 +64,7 @@ async def handle_erasure(
         # Inside the transaction: if the commit fails, the redelivery scans again (deleting is
         # idempotent) while the terms can still be found in the schema.
         streams = await purge_streams(
-            client, (own_stream, DEADLETTER_STREAM.name), subject, service=service
+            client, (own_stream, DEADLETTER_STREAM.name, *more_streams), subject, service=service
         )
         completed = ErasureCompleted(
             request_id=envelope.data.request_id,

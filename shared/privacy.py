@@ -303,3 +303,27 @@ __all__ = [
     "terms_in",
     "unfolded",
 ]
+
+
+_TECHNICAL = frozenset({"outbox", "inbox", "schema_migrations", "received_events"})
+
+
+async def rows_about(
+    conn: asyncpg.Connection, schema: str, contact_ids: frozenset[str]
+) -> dict[str, list[Any]]:
+    """Access (Art. 15): every row of the schema that names the contacts, as JSON, per table."""
+    subject = ErasureSubject("export", contact_ids)
+    await find_terms(conn, schema, subject)
+    values = subject.search_values()
+    found: dict[str, list[Any]] = {}
+    for table, columns in (await personal_columns(conn, schema)).items():
+        if table in _TECHNICAL or not values:
+            continue
+        sql = (
+            f"SELECT to_jsonb(t)::text AS row FROM {_ident(schema)}.{_ident(table)} AS t "
+            f"WHERE {_mentions(columns)}"
+        )
+        rows = [json.loads(row["row"]) for row in await conn.fetch(sql, values, FOLD)]
+        if rows:
+            found[table] = rows
+    return found

@@ -46,6 +46,7 @@ from shared.events.streams import (
     NOTIFY_ON_BOOKING,
     NOTIFY_ON_PRIVACY,
     NOTIFY_STREAM,
+    PRIVACY_STREAM,
     ConsumerSpec,
     StreamSpec,
 )
@@ -110,7 +111,9 @@ def _consumer_api(spec: ConsumerSpec) -> list[str]:
 def _erasure_api(service: str) -> list[str]:
     """Read and securely delete messages of its own stream and of the dead letters: on erasure
     each service removes the messages that name the person (``shared/privacy.py``)."""
-    streams = (OWN_STREAM[service].name, DEADLETTER_STREAM.name)
+    streams: tuple[str, ...] = (OWN_STREAM[service].name, DEADLETTER_STREAM.name)
+    if service == "matching":  # it also removes the export parts it asked for
+        streams = (*streams, PRIVACY_STREAM.name)
     return [
         f"$JS.API.STREAM.{action}.{stream}"
         for stream in streams

@@ -12,8 +12,9 @@ from faststream.nats import NatsRouter
 
 from shared.erasure import handle_erasure
 from shared.events.base import Envelope
-from shared.events.privacy import ErasureRequested, PrivacyEvent
+from shared.events.privacy import ErasureRequested, ExportRequested, PrivacyEvent
 from shared.events.streams import BOOKING_ON_PRIVACY, BOOKING_STREAM
+from shared.export import handle_export
 from shared.messaging import reliable_router, reliable_subscriber
 from shared.privacy import ErasureSubject
 from shared.service import ServiceRuntime
@@ -53,6 +54,15 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
                 own_stream=BOOKING_STREAM.name,
                 envelope=envelope,  # type: ignore[arg-type]
                 own_steps=booking_steps,
+            )
+
+        elif isinstance(envelope.data, ExportRequested):
+            await handle_export(
+                pool=runtime.pool,
+                service="booking",
+                schema=runtime.settings.schema_name,
+                consumer=BOOKING_ON_PRIVACY.durable,
+                envelope=envelope,  # type: ignore[arg-type]
             )
 
     return [router]

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from faststream.nats import NatsRouter
 
+from services.matching import export
 from services.matching import privacy_repository as repo
 from services.matching.domain.privacy import erasure_status, missing_confirmations
 from shared.db import transaction
@@ -27,9 +28,12 @@ from shared.events.privacy import (
     ErasureCompleted,
     ErasureRequested,
     ErasureScope,
+    ExportAssembled,
+    ExportRequested,
     PrivacyEvent,
 )
-from shared.events.streams import MATCHING_ON_PRIVACY, MATCHING_STREAM
+from shared.events.streams import MATCHING_ON_PRIVACY, MATCHING_STREAM, PRIVACY_STREAM
+from shared.export import handle_export
 from shared.messaging import enqueue, handle_once, reliable_router, reliable_subscriber
 from shared.privacy import ERASED, ErasureSubject
 from shared.service import ServiceRuntime
@@ -105,9 +109,26 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
                 own_stream=MATCHING_STREAM.name,
                 envelope=envelope,  # type: ignore[arg-type]
                 own_steps=matching_steps,
+                # Export parts travel on PRIVACY; matching, which asked for them, removes them.
+                more_streams=(PRIVACY_STREAM.name,),
             )
         elif isinstance(event, ErasureCompleted):
             await _record_confirmation(runtime, envelope, event)
+        elif isinstance(event, ExportRequested):
+            await handle_export(
+                pool=runtime.pool,
+                service="matching",
+                schema=runtime.settings.schema_name,
+                consumer=MATCHING_ON_PRIVACY.durable,
+                envelope=envelope,  # type: ignore[arg-type]
+            )
+        elif isinstance(event, ExportAssembled):
+            part = event
+
+            async def store(conn: asyncpg.Connection) -> None:
+                await export.store_part(conn, part)
+
+            await handle_once(runtime.pool, MATCHING_ON_PRIVACY.durable, envelope, store)
 
     return [router]
 

@@ -1,4 +1,4 @@
-"""Staff endpoints for data subjects' requests: erasure (Art. 17). Role admin."""
+"""Staff endpoints for data subjects' requests: erasure (Art. 17) and access (Art. 15)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from services.matching import privacy
+from services.matching import export, privacy
 from services.matching.settings import MatchingSettings
 from shared.db import transaction
 from shared.http import StaffOnly
@@ -84,3 +85,61 @@ async def get_erasure(
             status.HTTP_404_NOT_FOUND, {"field": "request_id", "message": "no such request"}
         )
     return found[0]
+
+
+class ExportIn(BaseModel):
+    """Exactly one of: a contact id or an email address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: str | None = Id
+    email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> ExportIn:
+        if bool(self.contact_id) == bool(self.email):
+            msg = "give exactly one of contact_id, email"
+            raise ValueError(msg)
+        return self
+
+
+@router.post("/exports", status_code=status.HTTP_202_ACCEPTED)
+async def request_export(body: ExportIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
+        event = await export.request_export(
+            conn,
+            requested_by=str(actor),
+            contact_id=body.contact_id,
+            email=str(body.email) if body.email else None,
+        )
+    if event is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"field": "body", "message": "no contact matches"}
+        )
+    return {"request_id": event.request_id, "contact_ids": list(event.contact_ids)}
+
+
+async def _export(request: Request, request_id: str) -> dict[str, Any]:
+    async with transaction(runtime_of(request).pool) as conn:
+        document = await export.assembled(conn, request_id)
+    if document is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"field": "request_id", "message": "no such request"}
+        )
+    return document
+
+
+@router.get("/exports/{request_id}")
+async def get_export(
+    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+) -> dict[str, Any]:
+    """The machine-readable export: per service, per table, every row naming the person."""
+    return await _export(request, request_id)
+
+
+@router.get("/exports/{request_id}/summary", response_class=HTMLResponse)
+async def get_export_summary(
+    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+) -> HTMLResponse:
+    """The same export as a readable German HTML page."""
+    return HTMLResponse(export.summary_html(await _export(request, request_id)))

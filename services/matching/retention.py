@@ -10,6 +10,15 @@ from shared.service import ServiceRuntime
 
 RULES = (
     RetentionRule(
+        "exports",
+        30,
+        (
+            "DELETE FROM export_parts WHERE request_id IN (SELECT request_id FROM "
+            "export_requests WHERE requested_at < now() - $1::interval)",
+            "DELETE FROM export_requests WHERE requested_at < now() - $1::interval",
+        ),
+    ),
+    RetentionRule(
         "closed_needs",
         3 * 365,
         ("DELETE FROM needs WHERE status <> 'open' AND updated_at < now() - $1::interval",),

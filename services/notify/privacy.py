@@ -13,8 +13,9 @@ from faststream.nats import NatsRouter
 
 from shared.erasure import handle_erasure
 from shared.events.base import Envelope
-from shared.events.privacy import ErasureRequested, PrivacyEvent
+from shared.events.privacy import ErasureRequested, ExportRequested, PrivacyEvent
 from shared.events.streams import NOTIFY_ON_PRIVACY, NOTIFY_STREAM
+from shared.export import handle_export
 from shared.messaging import reliable_router, reliable_subscriber
 from shared.privacy import ErasureSubject
 from shared.service import ServiceRuntime
@@ -48,6 +49,15 @@ def consumers(runtime: ServiceRuntime) -> Sequence[NatsRouter]:
                 own_stream=NOTIFY_STREAM.name,
                 envelope=envelope,  # type: ignore[arg-type]
                 own_steps=notify_steps,
+            )
+
+        elif isinstance(envelope.data, ExportRequested):
+            await handle_export(
+                pool=runtime.pool,
+                service="notify",
+                schema=runtime.settings.schema_name,
+                consumer=NOTIFY_ON_PRIVACY.durable,
+                envelope=envelope,  # type: ignore[arg-type]
             )
 
     return [router]

@@ -79,6 +79,7 @@ def notify_settings(stack: StackInfo, smtp: SmtpSink, sms: SmsSink) -> NotifySet
         smtp_port=smtp.port,
         sms_gateway_url=sms.url,
         held_poll_seconds=0.2,
+        sms_webhook_secret="hardening-webhook",  # type: ignore[arg-type]
     )
 
 

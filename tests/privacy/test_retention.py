@@ -109,4 +109,4 @@ async def test_booking_and_matching_purge_only_what_is_older_than_their_limits(
     assert everything == {"closed_meetings": meetings}
     matching = services["matching"].runtime
     result = await run_retention(matching.pool, "matching", matching.settings.schema_name, MATCHING)
-    assert result == {"closed_needs": 0, "runs": 0, "erasure_requests": 0}
+    assert result == {"exports": 0, "closed_needs": 0, "runs": 0, "erasure_requests": 0}
