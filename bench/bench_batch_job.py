@@ -72,6 +72,7 @@ async def run(context: BenchContext) -> list[Figure]:
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         staff_token="bench",  # type: ignore[arg-type]
+        static_token_enabled=True,
         db_schema=f"bench_batch_{uuid.uuid4().hex[:6]}",
     )
     provider_rows, need_rows = _rows()

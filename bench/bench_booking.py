@@ -63,6 +63,7 @@ async def start_service(stack: StackInfo, schema: str) -> list[ServiceProcess]:
         **stack.service_env("BOOKING_"),
         "BOOKING_DB_SCHEMA": schema,
         "BOOKING_STAFF_TOKEN": "bench",
+        "BOOKING_STATIC_TOKEN_ENABLED": "true",
         "BOOKING_RSVP_SECRET": "bench",
         "BOOKING_LOG_LEVEL": "WARNING",
         "BOOKING_REMINDER_POLL_SECONDS": "60",

@@ -140,6 +140,7 @@ async def start_services(
             **stack.service_env(prefix),
             f"{prefix}DB_SCHEMA": f"bench_e2e_{name}_{suffix}",
             f"{prefix}STAFF_TOKEN": TOKEN,
+            f"{prefix}STATIC_TOKEN_ENABLED": "true",
             f"{prefix}LOG_LEVEL": "WARNING",
             "NOTIFY_SMTP_HOST": smtp.host,
             "NOTIFY_SMTP_PORT": str(smtp.port),

@@ -241,6 +241,7 @@ async def freshness_figures(context: BenchContext, trials: int = 20) -> list[Fig
             nats_url=stack.nats_url,
             database_url=stack.database_url,  # type: ignore[arg-type]
             staff_token="bench",  # type: ignore[arg-type]
+            static_token_enabled=True,
             db_schema=schema,
         )
 

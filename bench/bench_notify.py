@@ -66,6 +66,7 @@ async def run_service(
         "NOTIFY_SMS_GATEWAY_URL": sms.url,
         "NOTIFY_DB_SCHEMA": f"bench_notify_{uuid.uuid4().hex[:6]}",
         "NOTIFY_STAFF_TOKEN": "bench",
+        "NOTIFY_STATIC_TOKEN_ENABLED": "true",
         "NOTIFY_QUIET_HOURS_START": "00:00",  # no quiet hours: the bench runs at any time
         "NOTIFY_QUIET_HOURS_END": "00:00",
         "NOTIFY_SMS_PER_RECIPIENT_PER_DAY": "100000",

@@ -1,26 +1,32 @@
-"""The HTTP face every service shares: health, readiness, metrics and the staff token check."""
+"""The HTTP face every service shares: health, readiness, metrics, sign-in and body limits."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Response, status
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from shared.auth import Admin, GuardedRoute, Staff, Viewer
 from shared.idempotency import IdempotencyMiddleware
 from shared.problems import install_problem_details
 from shared.request_guard import refuse_odd_input
 
-ReadinessCheck = Callable[[], Awaitable[bool]]
+__all__ = [
+    "Admin",
+    "GuardedRoute",
+    "Staff",
+    "StaffOnly",
+    "Viewer",
+    "create_http_app",
+    "health_router",
+]
 
-_bearer = HTTPBearer(auto_error=False, description="The staff token of this office")
+ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -50,41 +56,8 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def _same_secret(given: str, expected: str) -> bool:
-    """Compares bytes: ``hmac.compare_digest`` raises on non-ASCII ``str``."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
-
-
-def staff_token_dependency(
-    expected: Callable[[Request], str | None],
-) -> Callable[..., Awaitable[str]]:
-    """A dependency that admits a request only with ``Authorization: Bearer <staff token>``."""
-
-    async def require_staff(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        token = expected(request)
-        if token is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "staff token not configured")
-        if credentials is None or not _same_secret(credentials.credentials, token):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or wrong staff token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return "staff"
-
-    return require_staff
-
-
-def _configured_staff_token(request: Request) -> str | None:
-    token = request.app.state.runtime.settings.staff_token
-    return token.get_secret_value() if token else None
-
-
-StaffOnly = Annotated[str, Depends(staff_token_dependency(_configured_staff_token))]
-"""Add ``_: StaffOnly`` to an endpoint to admit only requests with the service's staff token."""
+StaffOnly = Staff
+"""Deprecated: say which role an endpoint needs with ``Viewer``, ``Staff`` or ``Admin``."""
 
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"

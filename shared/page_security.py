@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.auth import GuardedRoute
 from shared.problems import validation_problem
 
 PAGE_HEADERS = {
@@ -26,8 +26,9 @@ PAGE_HEADERS = {
 }
 
 
-class SecurePageRoute(APIRoute):
-    """A route whose every answer, errors included, carries ``PAGE_HEADERS``."""
+class SecurePageRoute(GuardedRoute):
+    """A route whose every answer, errors included, carries ``PAGE_HEADERS`` (and, as every
+    guarded route, a limited body)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

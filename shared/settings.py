@@ -35,7 +35,19 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    staff_token: SecretStr | None = None
+    staff_token: SecretStr | None = Field(
+        default=None, description="The old shared staff token; only with static_token_enabled"
+    )
+    static_token_enabled: bool = Field(
+        default=False, description="Accept staff_token as a bearer token (single-machine setups)"
+    )
+    oidc_issuer: str | None = Field(default=None, description="Issuer URL of the OpenID provider")
+    oidc_audience: str = "werkbank"
+    oidc_roles_claim: str = Field(
+        default="roles", description="Dotted claim path of the roles, e.g. realm_access.roles"
+    )
+    oidc_jwks_url: str | None = Field(default=None, description="Else from the discovery document")
+    oidc_clock_skew_seconds: float = Field(default=30.0, ge=0, le=300)
 
     log_level: str = "INFO"
     log_json: bool = True

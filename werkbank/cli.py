@@ -28,7 +28,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from werkbank import login as login_store
 from werkbank.demo import print_summary, run_demo
+from werkbank.idp import CLI_CLIENT_ID
 from werkbank.sample_data import generate
 from werkbank.stack import EmbeddedStack, StackInfo
 
@@ -59,6 +61,7 @@ def _service_env(info: StackInfo, name: str, port: int, token: str) -> dict[str,
         **info.service_env(prefix),
         f"{prefix}HTTP_PORT": str(port),
         f"{prefix}STAFF_TOKEN": token,
+        f"{prefix}STATIC_TOKEN_ENABLED": "true",
         f"{prefix}LOG_JSON": "true",
         **({"BOOKING_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if name == "booking" else {}),
         **(_console_env(info, port) if name == "console" else {}),
@@ -311,25 +314,72 @@ def main() -> None:
 
 
 def _connection(state_file: Path = STATE) -> tuple[dict[str, str], str]:
-    """Service URLs and the staff token: from the environment, else from `werkbank up`."""
+    """Service URLs and a bearer token.
+
+    The token: ``WERKBANK_TOKEN`` (or the static ``WERKBANK_STAFF_TOKEN``), else the one
+    ``werkbank login`` stored, else the static token of ``werkbank up``."""
     urls = {
         name: os.environ.get(f"WERKBANK_{name.upper()}_URL", f"http://127.0.0.1:{port}")
         for name, port in SERVICES.items()
     }
-    token = os.environ.get("WERKBANK_STAFF_TOKEN")
-    if token is None and state_file.exists():
+    stored = login_store.load()
+    token = (
+        os.environ.get("WERKBANK_TOKEN")
+        or os.environ.get("WERKBANK_STAFF_TOKEN")
+        or (stored.access_token if stored else None)
+    )
+    if state_file.exists():
         state = json.loads(state_file.read_text(encoding="utf-8"))
         urls = {
             **state["services"],
             **{k: v for k, v in urls.items() if f"WERKBANK_{k.upper()}_URL" in os.environ},
         }
-        token = state["staff_token"]
+        token = token or state["staff_token"]
     if token is None:
         console.print(
-            "[red]no staff token[/]: set WERKBANK_STAFF_TOKEN or start the stack with `werkbank up`"
+            "[red]not signed in[/]: run `werkbank login`, set WERKBANK_TOKEN, "
+            "or start the stack with `werkbank up`"
         )
         raise typer.Exit(2)
     return urls, token
+
+
+@app.command()
+def login(
+    issuer: Annotated[
+        str | None, typer.Option(help="the OpenID provider (default: the one of `werkbank up`)")
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="this machine client's id")] = CLI_CLIENT_ID,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(envvar="WERKBANK_CLIENT_SECRET", help="asked for when not given"),
+    ] = None,
+    state_file: Annotated[Path, typer.Option()] = STATE,
+) -> None:
+    """Get an access token (client credentials) for the staff APIs; it is kept until it expires."""
+    if issuer is None and state_file.exists():
+        stack = json.loads(state_file.read_text(encoding="utf-8"))["stack"]
+        issuer = stack.get("oidc_issuer") or None
+        client_secret = client_secret or stack.get("oidc_clients", {}).get(client_id)
+    if not issuer:
+        console.print("[red]no issuer[/]: give --issuer (or start the stack with `werkbank up`)")
+        raise typer.Exit(2)
+    if not client_secret:
+        client_secret = typer.prompt(f"client secret of {client_id}", hide_input=True)
+    try:
+        token = login_store.fetch_token(issuer, client_id, str(client_secret))
+    except (PermissionError, httpx.HTTPError, KeyError, ValueError) as exc:
+        console.print(f"[red]login failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    path = login_store.save(token)
+    minutes = max(0, int((token.expires_at - time.time()) / 60))
+    console.print(f"[green]signed in[/] as {client_id} at {issuer}; token in {path}, {minutes} min")
+
+
+@app.command()
+def logout() -> None:
+    """Forget the token `werkbank login` stored."""
+    console.print("signed out" if login_store.forget() else "no stored token")
 
 
 def _request(service: str, method: str, path: str, **kwargs: Any) -> Any:

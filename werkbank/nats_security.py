@@ -6,7 +6,8 @@ same lists for the official Helm chart, and ``tests/deploy`` checks that the two
 
 What a service needs, and why:
 
-- publish its own events (``matching.>``, ...) and its dead letters (``deadletter.<service>.>``);
+- publish its own events (``matching.>``, ...), its audit records (``audit.action.recorded``)
+  and its dead letters (``deadletter.<service>.>``);
 - the JetStream API for *create or update* and *info* of every stream, because every service runs
   ``ensure_streams(ALL_STREAMS)`` at start-up (``shared/service.py``);
 - for its durable consumer only: consumer info and create (both the current
@@ -52,6 +53,9 @@ from shared.events.streams import (
 )
 
 SERVICES: Final = ("matching", "booking", "notify", "console")
+AUDIT_SUBJECT: Final = "audit.action.recorded"
+# The services that keep an audit log and publish its records; the console acts through them.
+AUDITED: Final = ("matching", "booking", "notify")
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
@@ -131,6 +135,7 @@ def permissions_for(service: str) -> Permissions:
     publish = [
         *OWN_SUBJECTS[service],
         f"deadletter.{service}.>",
+        *([AUDIT_SUBJECT] if service in AUDITED else []),
         *PRIVACY_SUBJECTS[service],
         "$JS.API.INFO",
     ]

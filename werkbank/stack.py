@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+from werkbank.idp import CONSOLE_CLIENT_ID, OidcProvider
 from werkbank.imap import ImapServer
 from werkbank.nats_security import OPS_USER, SERVICES, server_config
 from werkbank.sinks import SmsSink, SmtpSink, free_port
@@ -49,6 +50,13 @@ class StackInfo:
     root: str
     # With NATS users (as in production): each service's password, and "ops" for the tools.
     nats_passwords: dict[str, str] = field(default_factory=dict)
+    # The local OpenID provider (werkbank.idp): its issuer URL, the secrets of its clients
+    # ("werkbank-console", "werkbank-cli"), the sample users' passwords and roles, and the
+    # secret of its /testing endpoints (key rotation, tokens with chosen claims).
+    oidc_issuer: str = ""
+    oidc_clients: dict[str, str] = field(default_factory=dict)
+    oidc_users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    oidc_testing_secret: str = ""
     # Signs attendee links: one per stack, so that links survive a restart of booking.
     booking_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # The organizer mailbox (pymap) calendar clients' answers arrive in.
@@ -73,6 +81,13 @@ class StackInfo:
             env |= {
                 f"{prefix}NATS_USER": service,
                 f"{prefix}NATS_PASSWORD": self.nats_passwords[service],
+            }
+        if self.oidc_issuer:
+            env[f"{prefix}OIDC_ISSUER"] = self.oidc_issuer
+        if prefix == "CONSOLE_" and CONSOLE_CLIENT_ID in self.oidc_clients:
+            env |= {
+                "CONSOLE_OIDC_CLIENT_ID": CONSOLE_CLIENT_ID,
+                "CONSOLE_OIDC_CLIENT_SECRET": self.oidc_clients[CONSOLE_CLIENT_ID],
             }
         if prefix == "BOOKING_":
             env |= {
@@ -219,6 +234,7 @@ class EmbeddedStack:
         self.smtp = SmtpSink(self.root / "mail")
         self.sms = SmsSink(self.root / "sms" / "messages.jsonl")
         self.imap = ImapServer(self.root / "imap.log")
+        self.idp = OidcProvider()
         self.info: StackInfo | None = None
 
     def start(self) -> StackInfo:
@@ -229,6 +245,7 @@ class EmbeddedStack:
             self.smtp.start()
             self.sms.start()
             self.imap.start()
+            self.idp.start()
         except BaseException:
             self.stop()
             raise
@@ -246,11 +263,22 @@ class EmbeddedStack:
             imap_port=self.imap.port,
             imap_user=self.imap.user,
             imap_password=self.imap.password,
+            oidc_issuer=self.idp.issuer,
+            oidc_clients=dict(self.idp.client_secrets),
+            oidc_users={
+                user.username: {
+                    "password": user.password,
+                    "name": user.name,
+                    "roles": list(user.roles),
+                }
+                for user in self.idp.store.users.values()
+            },
+            oidc_testing_secret=self.idp.testing_secret,
         )
         return self.info
 
     def stop(self) -> None:
-        for part in (self.imap, self.sms, self.smtp, self.nats, self.postgres):
+        for part in (self.idp, self.imap, self.sms, self.smtp, self.nats, self.postgres):
             try:
                 part.stop()
             except Exception:

@@ -70,6 +70,7 @@ async def record_attendance(
     settings: BookingSettings,
     secret: bytes,
     now: datetime,
+    actor: str | None = None,
 ) -> AttendanceRecorded:
     """Mark the meeting held or no-show; its held alternatives are no longer needed."""
     row = await repository.meeting(conn, meeting_id, for_update=True)
@@ -87,8 +88,10 @@ async def record_attendance(
         status=status,
         no_show_party=None if held else no_show_party,
         feedback_links=feedback_links(details, settings, secret) if held else (),
+        recorded_by=actor,
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
+    envelope = wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}")
+    await enqueue(conn, envelope, actor=actor)
     return event
 
 

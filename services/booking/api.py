@@ -14,13 +14,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.booking import aftercare, changes, followup_repository, repository, service
 from services.booking.inbound import repository as inbound_repository
 from services.booking.settings import BookingSettings
+from shared import audit
+from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.events.booking import AttendanceStatus
 from shared.events.common import PartyKind
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/booking", tags=["booking"])
+router = APIRouter(prefix="/api/booking", tags=["booking"], route_class=GuardedRoute)
 
 
 class RescheduleIn(BaseModel):
@@ -55,7 +56,7 @@ def not_found(exc: Exception) -> HTTPException:
 @router.get("/meetings")
 async def list_meetings(
     request: Request,
-    _: StaffOnly,
+    _: Viewer,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -66,7 +67,7 @@ async def list_meetings(
 
 @router.get("/meetings/attention")
 async def meetings_needing_attention(
-    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    request: Request, _: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[dict[str, Any]]:
     """Upcoming or cancelled meetings that attendees declined, latest decline first."""
     async with transaction(runtime_of(request).pool) as conn:
@@ -74,7 +75,7 @@ async def meetings_needing_attention(
 
 
 @router.get("/meetings/{meeting_id}/answers")
-async def meeting_answers(meeting_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The attendees' answers to the current version of the meeting (an answer from before a
     move no longer counts), every answer given, by link or from a calendar client, and the new
     times attendees proposed from their calendar clients (COUNTER)."""
@@ -94,7 +95,7 @@ async def meeting_answers(meeting_id: str, request: Request, _: StaffOnly) -> di
 
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
-    meeting_id: str, body: RescheduleIn, request: Request, _: StaffOnly
+    meeting_id: str, body: RescheduleIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
@@ -107,6 +108,7 @@ async def reschedule(
                 runtime.state["rsvp_secret"],
                 datetime.now(UTC),
                 body.reason,
+                actor=actor.subject,
             )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
@@ -114,24 +116,28 @@ async def reschedule(
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, {"field": "start", "message": str(exc)}
             ) from exc
+        await audit.record(conn, request)
     service.MEETINGS.labels("rescheduled").inc()
     return {"meeting_id": meeting_id, "start": details.start.isoformat()}
 
 
 @router.post("/meetings/{meeting_id}/cancel")
-async def cancel(meeting_id: str, body: CancelIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def cancel(meeting_id: str, body: CancelIn, request: Request, actor: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            await changes.cancel(conn, meeting_id, datetime.now(UTC), body.reason)
+            await changes.cancel(
+                conn, meeting_id, datetime.now(UTC), body.reason, actor=actor.subject
+            )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
+        await audit.record(conn, request)
     service.MEETINGS.labels("cancelled").inc()
     return {"meeting_id": meeting_id, "status": "cancelled"}
 
 
 @router.post("/meetings/{meeting_id}/attendance")
 async def mark_attendance(
-    meeting_id: str, body: AttendanceIn, request: Request, _: StaffOnly
+    meeting_id: str, body: AttendanceIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Held or no-show; a held meeting gets a feedback link per attendee (also in the event)."""
     runtime = runtime_of(request)
@@ -145,9 +151,11 @@ async def mark_attendance(
                 settings_of(request),
                 runtime.state["rsvp_secret"],
                 datetime.now(UTC),
+                actor=actor.subject,
             )
         except service.NotFoundError as exc:
             raise not_found(exc) from exc
         except aftercare.NotYetError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
     return event.model_dump(mode="json", exclude={"type"})

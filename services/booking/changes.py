@@ -85,6 +85,7 @@ async def reschedule(
     secret: bytes,
     now: datetime,
     reason: str = "",
+    actor: str | None = None,
 ) -> MeetingDetails:
     """Staff move the meeting (same room); the held alternatives are dropped."""
     row = await live_meeting(conn, meeting_id)
@@ -99,7 +100,9 @@ async def reschedule(
         else None
     )
     await reallocate(conn, details, new_start, room, kind)
-    return await announce_move(conn, row, new_start, room, settings, secret, now, reason)
+    return await announce_move(
+        conn, row, new_start, room, settings, secret, now, reason, actor=actor
+    )
 
 
 async def reallocate(
@@ -132,6 +135,8 @@ async def announce_move(
     secret: bytes,
     now: datetime,
     reason: str,
+    *,
+    actor: str | None = None,
 ) -> MeetingDetails:
     """Record the new time (and room) and publish the update: same UID, SEQUENCE+1, REQUEST.
 
@@ -165,13 +170,19 @@ async def announce_move(
         previous_end=previous.end,
         calendar=calendar,
         reason=reason,
+        rescheduled_by=actor,
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
+    envelope = wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}")
+    await enqueue(conn, envelope, actor=actor)
     return details
 
 
 async def cancel(
-    conn: asyncpg.Connection, meeting_id: str, now: datetime, reason: str = ""
+    conn: asyncpg.Connection,
+    meeting_id: str,
+    now: datetime,
+    reason: str = "",
+    actor: str | None = None,
 ) -> MeetingDetails:
     row = await live_meeting(conn, meeting_id)
     details = MeetingDetails.model_validate(row["details"])
@@ -183,6 +194,7 @@ async def cancel(
         conn, meeting_id, sequence, "cancelled", details.start, details.end, row["details"]
     )
     calendar = build_calendar(details, row["uid"], sequence, CalendarMethod.CANCEL, now)
-    event = MeetingCancelled(meeting=details, calendar=calendar, reason=reason)
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}"))
+    event = MeetingCancelled(meeting=details, calendar=calendar, reason=reason, cancelled_by=actor)
+    envelope = wrap(event, source=SOURCE, correlation_id=f"match:{details.match_id}")
+    await enqueue(conn, envelope, actor=actor)
     return details

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, m
 from services.booking import places_repository, repository
 from services.booking.domain.calendar import GERMAN_SUBDIVISIONS
 from services.booking.places import DEFAULT_VENUE
+from shared.auth import Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/booking", tags=["places"])
+router = APIRouter(prefix="/api/booking", tags=["places"], route_class=GuardedRoute)
 Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday")]
 PartyPath = Literal["providers", "companies"]
 PARTY_KINDS = {"providers": "provider", "companies": "company"}
@@ -124,20 +124,20 @@ def _missing(what: str) -> HTTPException:
 
 
 @router.put("/venues/{venue_id}")
-async def put_venue(venue_id: str, body: VenueIn, request: Request, _: StaffOnly) -> dict[str, str]:
+async def put_venue(venue_id: str, body: VenueIn, request: Request, _: Admin) -> dict[str, str]:
     async with transaction(runtime_of(request).pool) as conn:
         await repository.upsert_venue(conn, venue_id, body.doc(venue_id))
     return {"venue_id": venue_id}
 
 
 @router.get("/venues")
-async def list_venues(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def list_venues(request: Request, _: Viewer) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.venues(conn) or [DEFAULT_VENUE]
 
 
 @router.get("/venues/{venue_id}")
-async def get_venue(venue_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_venue(venue_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         venue = await places_repository.venue(conn, venue_id)
     if venue is None:
@@ -146,7 +146,7 @@ async def get_venue(venue_id: str, request: Request, _: StaffOnly) -> dict[str, 
 
 
 @router.delete("/venues/{venue_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_venue(venue_id: str, request: Request, _: StaffOnly) -> Response:
+async def delete_venue(venue_id: str, request: Request, _: Admin) -> Response:
     """Refused (409) while upcoming meetings take place there: move or cancel them first."""
     async with transaction(runtime_of(request).pool) as conn:
         if upcoming := await places_repository.upcoming_meetings_at(conn, venue_id):
@@ -160,7 +160,7 @@ async def delete_venue(venue_id: str, request: Request, _: StaffOnly) -> Respons
 
 @router.put("/venues/{venue_id}/rooms/{room_id}")
 async def put_room(
-    venue_id: str, room_id: str, body: RoomIn, request: Request, _: StaffOnly
+    venue_id: str, room_id: str, body: RoomIn, request: Request, _: Admin
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         venue = await places_repository.venue(conn, venue_id, for_update=True)
@@ -177,7 +177,7 @@ async def put_room(
 
 
 @router.delete("/venues/{venue_id}/rooms/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_room(venue_id: str, room_id: str, request: Request, _: StaffOnly) -> Response:
+async def delete_room(venue_id: str, room_id: str, request: Request, _: Admin) -> Response:
     async with transaction(runtime_of(request).pool) as conn:
         venue = await places_repository.venue(conn, venue_id, for_update=True)
         rooms = (venue or {}).get("rooms", [])
@@ -190,7 +190,7 @@ async def delete_room(venue_id: str, room_id: str, request: Request, _: StaffOnl
 
 @router.put("/{party}/{party_id}/availability")
 async def put_availability(
-    party: PartyPath, party_id: str, body: AvailabilityIn, request: Request, _: StaffOnly
+    party: PartyPath, party_id: str, body: AvailabilityIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     doc = body.doc()
     async with transaction(runtime_of(request).pool) as conn:
@@ -200,7 +200,7 @@ async def put_availability(
 
 @router.get("/{party}/{party_id}/availability")
 async def get_availability(
-    party: PartyPath, party_id: str, request: Request, _: StaffOnly
+    party: PartyPath, party_id: str, request: Request, _: Viewer
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         doc = await places_repository.availability(conn, PARTY_KINDS[party], party_id)
@@ -211,7 +211,7 @@ async def get_availability(
 
 @router.delete("/{party}/{party_id}/availability", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_availability(
-    party: PartyPath, party_id: str, request: Request, _: StaffOnly
+    party: PartyPath, party_id: str, request: Request, _: Staff
 ) -> Response:
     async with transaction(runtime_of(request).pool) as conn:
         if not await places_repository.delete_availability(conn, PARTY_KINDS[party], party_id):

@@ -23,11 +23,12 @@ from services.matching.schemas import (
     SuggestIn,
     SuggestOut,
 )
+from shared import audit
+from shared.auth import BODY_LIMIT_KEY, Actor, Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/matching", tags=["matching"])
+router = APIRouter(prefix="/api/matching", tags=["matching"], route_class=GuardedRoute)
 MAX_IMPORT_BYTES = 20_000_000
 
 
@@ -70,7 +71,7 @@ async def get_taxonomy(request: Request) -> dict[str, Any]:
 
 @router.put("/companies/{company_id}")
 async def put_company(
-    company_id: str, body: CompanyIn, request: Request, _: StaffOnly
+    company_id: str, body: CompanyIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_company(conn, company_id, body.model_dump(mode="json"))
@@ -79,7 +80,7 @@ async def put_company(
 
 @router.put("/providers/{provider_id}")
 async def put_provider(
-    provider_id: str, body: ProviderIn, request: Request, _: StaffOnly
+    provider_id: str, body: ProviderIn, request: Request, _: Staff
 ) -> dict[str, Any]:
     _check_categories(_taxonomy(request), body.categories)
     doc = {"provider_id": provider_id, **body.model_dump(mode="json")}
@@ -93,14 +94,14 @@ def _suggestions(request: Request, title: str, description: str) -> list[dict[st
 
 
 @router.post("/needs/suggest-categories", response_model=SuggestOut)
-async def suggest_categories(body: SuggestIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def suggest_categories(body: SuggestIn, request: Request, _: Staff) -> dict[str, Any]:
     """Taxonomy categories for a need's text, each with a confidence and the words that led to
     it. Nothing is stored: staff confirm by sending the chosen categories with the need."""
     return {"suggestions": _suggestions(request, body.title, body.description)}
 
 
 @router.put("/needs/{need_id}")
-async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> dict[str, Any]:
     """Store a need; the answer adds the categories its text suggests, for staff to compare."""
     _check_categories(_taxonomy(request), body.categories)
     async with transaction(runtime_of(request).pool) as conn:
@@ -126,12 +127,12 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: StaffOnly) -
         409: {"description": "every provider was vetoed: `veto_counts` per reason, `run_id`"},
     },
 )
-async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[dict[str, Any]]:
+async def match_need(need_id: str, request: Request, actor: Staff) -> list[dict[str, Any]]:
     """Rank the providers for a need; the proposals, best first, each with its reasons."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
             matched = await service.run_matching(
-                conn, need_id, _taxonomy(request), staff, _live(request), _policy(request)
+                conn, need_id, _taxonomy(request), actor.subject, _live(request), _policy(request)
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
@@ -148,7 +149,7 @@ async def match_need(need_id: str, request: Request, staff: StaffOnly) -> list[d
 
 
 @router.get("/needs/{need_id}/proposals", responses={404: {"description": "no such need"}})
-async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def proposals(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
     """The proposals of the need's latest run (empty before its first run)."""
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.need_exists(conn, need_id):
@@ -157,41 +158,43 @@ async def proposals(need_id: str, request: Request, _: StaffOnly) -> list[dict[s
 
 
 @router.post("/proposals/{proposal_id}/accept")
-async def accept(proposal_id: str, request: Request, staff: StaffOnly) -> dict[str, Any]:
+async def accept(proposal_id: str, request: Request, actor: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            event = await service.accept(conn, proposal_id, staff)
+            event = await service.accept(conn, proposal_id, actor.subject)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request, match_id=event.match_id)
     return {"match_id": event.match_id, "status": "accepted"}
 
 
 @router.post("/proposals/{proposal_id}/decline")
 async def decline(
-    proposal_id: str, body: Decision, request: Request, staff: StaffOnly
+    proposal_id: str, body: Decision, request: Request, actor: Staff
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            await service.decline(conn, proposal_id, staff, body.reason)
+            await service.decline(conn, proposal_id, actor.subject, body.reason)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
     return {"proposal_id": proposal_id, "status": "declined"}
 
 
 @router.get("/runs")
 async def runs(
-    request: Request, _: StaffOnly, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    request: Request, _: Viewer, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.runs(conn, limit)
 
 
 @router.delete("/companies/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_company(company_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_company(company_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         needs = await repository.needs_of_company(conn, company_id)
         if needs:
@@ -204,14 +207,14 @@ async def delete_company(company_id: str, request: Request, _: StaffOnly) -> Non
 
 
 @router.delete("/providers/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_provider(provider_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_provider(provider_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "providers", "provider_id", provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
 
 
 @router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_need(need_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_need(need_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "needs", "need_id", need_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
@@ -247,7 +250,7 @@ IMPORT_BODY = {
 
 @router.post(
     "/import/{kind}",
-    openapi_extra={"requestBody": IMPORT_BODY},
+    openapi_extra={"requestBody": IMPORT_BODY, BODY_LIMIT_KEY: MAX_IMPORT_BYTES},
     responses={
         413: {"description": "the file is larger than 20 MB"},
         422: {"description": "nothing imported: `errors` lists each row, field and message"},
@@ -256,7 +259,7 @@ IMPORT_BODY = {
 async def import_records(
     kind: Annotated[str, Path(pattern="^(companies|providers|needs)$")],
     request: Request,
-    _: StaffOnly,
+    _: Admin,
 ) -> dict[str, Any]:
     """JSON (a list of objects) or CSV (``Content-Type: text/csv``), each with its id field.
 
@@ -342,7 +345,7 @@ async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: An
     responses={202: {"description": "the job is queued; `Location` names it"}},
 )
 async def batch(
-    body: BatchIn, request: Request, response: Response, staff: StaffOnly
+    body: BatchIn, request: Request, response: Response, actor: Staff
 ) -> dict[str, Any]:
     """Start allocating open needs under provider capacity (all open needs by default), as a
     background job in a worker process; follow it with GET, then commit or cancel it."""
@@ -356,7 +359,7 @@ async def batch(
             _policy(request),
             body.need_ids,
             options,
-            staff,
+            actor.subject,
         )
     task = asyncio.create_task(batch_jobs.supervise(runtime.pool, job_id, inputs))
     tasks: set[asyncio.Task[None]] = runtime.state.setdefault("batch_tasks", set())
@@ -367,7 +370,7 @@ async def batch(
 
 
 @router.get("/batch/{job_id}", responses={404: {"description": "no such job"}})
-async def batch_job(job_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def batch_job(job_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The job's status and progress (`done` of `total` needs scored); once `ready`, its result
     to preview: `assignments`, `unassigned` with reasons, `objective`."""
     async with transaction(runtime_of(request).pool) as conn:
@@ -381,12 +384,12 @@ async def batch_job(job_id: str, request: Request, _: StaffOnly) -> dict[str, An
     "/batch/{job_id}/commit",
     responses={404: {"description": "no such job"}, 409: {"description": "not ready"}},
 )
-async def commit_batch(job_id: str, request: Request, staff: StaffOnly) -> dict[str, Any]:
+async def commit_batch(job_id: str, request: Request, actor: Staff) -> dict[str, Any]:
     """Record the previewed result as a run and propose each assignment (with its events)."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
             return await batch_jobs.commit(
-                conn, job_id, _taxonomy(request), _live(request), _policy(request), staff
+                conn, job_id, _taxonomy(request), _live(request), _policy(request), actor.subject
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
@@ -399,7 +402,7 @@ async def commit_batch(job_id: str, request: Request, staff: StaffOnly) -> dict[
     status_code=status.HTTP_202_ACCEPTED,
     responses={404: {"description": "no such job"}, 409: {"description": "already over"}},
 )
-async def cancel_batch(job_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def cancel_batch(job_id: str, request: Request, _: Staff) -> dict[str, Any]:
     """Stop a queued or running job (its worker process ends), or discard a ready preview."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
@@ -411,48 +414,48 @@ async def cancel_batch(job_id: str, request: Request, _: StaffOnly) -> dict[str,
 
 
 @router.get("/needs/{need_id}/overrides")
-async def overrides(need_id: str, request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def overrides(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
     async with transaction(runtime_of(request).pool) as conn:
         return await repository.overrides(conn, [need_id])
 
 
 @router.put("/needs/{need_id}/pins/{provider_id}")
 async def pin(
-    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Staff assign this provider to the need in every later batch run."""
-    return await _override(request, need_id, provider_id, "pin", body.reason, staff)
+    return await _override(request, need_id, provider_id, "pin", body.reason, actor)
 
 
 @router.put("/needs/{need_id}/blocks/{provider_id}")
 async def block(
-    need_id: str, provider_id: str, body: OverrideIn, request: Request, staff: StaffOnly
+    need_id: str, provider_id: str, body: OverrideIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     """Staff exclude this provider from every later run for the need."""
-    return await _override(request, need_id, provider_id, "block", body.reason, staff)
+    return await _override(request, need_id, provider_id, "block", body.reason, actor)
 
 
 async def _override(
-    request: Request, need_id: str, provider_id: str, kind: str, reason: str, staff: str
+    request: Request, need_id: str, provider_id: str, kind: str, reason: str, actor: Actor
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.need(conn, need_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
         if await repository.provider(conn, provider_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
-        await repository.put_override(conn, need_id, provider_id, kind, reason, staff)
+        await repository.put_override(conn, need_id, provider_id, kind, reason, actor.subject)
     return {"need_id": need_id, "provider_id": provider_id, "kind": kind}
 
 
 @router.delete("/needs/{need_id}/overrides/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_override(need_id: str, provider_id: str, request: Request, _: StaffOnly) -> None:
+async def delete_override(need_id: str, provider_id: str, request: Request, _: Staff) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_override(conn, need_id, provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no pin or block for this pair")
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_run(run_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         run = await repository.run(conn, run_id)
     if run is None:
@@ -461,7 +464,7 @@ async def get_run(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]
 
 
 @router.post("/runs/{run_id}/replay")
-async def replay(run_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def replay(run_id: str, request: Request, _: Admin) -> dict[str, Any]:
     """Rank again from the recorded inputs; ``same`` says whether the result is identical."""
     async with transaction(runtime_of(request).pool) as conn:
         try:

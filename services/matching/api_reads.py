@@ -14,12 +14,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from services.matching import repository
 from services.matching.domain.model import PROVIDER_KINDS
+from shared.auth import GuardedRoute, Viewer
 from shared.db import transaction
 from shared.events.common import ServiceType
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/matching", tags=["matching"])
+router = APIRouter(prefix="/api/matching", tags=["matching"], route_class=GuardedRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
 After = Annotated[
@@ -57,7 +57,7 @@ async def _one(
 async def list_companies(
     request: Request,
     response: Response,
-    _: StaffOnly,
+    _: Viewer,
     limit: Limit = 100,
     after: After = "",
     postcode: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
@@ -70,7 +70,7 @@ async def list_companies(
 
 
 @router.get("/companies/{company_id}", responses=NOT_FOUND)
-async def get_company(company_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_company(company_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         doc = await repository.company(conn, company_id)
         return None if doc is None else {"company_id": company_id, **doc}
@@ -82,7 +82,7 @@ async def get_company(company_id: str, request: Request, _: StaffOnly) -> dict[s
 async def list_providers(
     request: Request,
     response: Response,
-    _: StaffOnly,
+    _: Viewer,
     limit: Limit = 100,
     after: After = "",
     category: Category = None,
@@ -103,7 +103,7 @@ async def list_providers(
 
 
 @router.get("/providers/{provider_id}", responses=NOT_FOUND)
-async def get_provider(provider_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_provider(provider_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         return await repository.provider(conn, provider_id)
 
@@ -114,7 +114,7 @@ async def get_provider(provider_id: str, request: Request, _: StaffOnly) -> dict
 async def list_needs(
     request: Request,
     response: Response,
-    _: StaffOnly,
+    _: Viewer,
     limit: Limit = 100,
     after: After = "",
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|matched)$")] = None,
@@ -135,7 +135,7 @@ async def list_needs(
 
 
 @router.get("/needs/{need_id}", responses=NOT_FOUND)
-async def get_need(need_id: str, request: Request, _: StaffOnly) -> dict[str, Any]:
+async def get_need(need_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         doc = await repository.need(conn, need_id)
         return None if doc is None else {"need_id": need_id, **doc}

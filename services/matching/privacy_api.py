@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.matching import export, privacy
 from services.matching.settings import MatchingSettings
+from shared.auth import Admin, GuardedRoute
 from shared.db import transaction
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/matching/privacy", tags=["privacy"])
+router = APIRouter(prefix="/api/matching/privacy", tags=["privacy"], route_class=GuardedRoute)
 Id = Field(default=None, min_length=1, max_length=64)
 
 
@@ -45,12 +45,12 @@ def _overdue_after(request: Request) -> timedelta:
 
 
 @router.post("/erasures", status_code=status.HTTP_202_ACCEPTED)
-async def request_erasure(body: ErasureIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+async def request_erasure(body: ErasureIn, request: Request, actor: Admin) -> dict[str, Any]:
     try:
         async with transaction(runtime_of(request).pool) as conn:
             event = await privacy.request_erasure(
                 conn,
-                requested_by=str(actor),
+                requested_by=actor.subject,
                 contact_id=body.contact_id,
                 email=str(body.email) if body.email else None,
                 company_id=body.company_id,
@@ -71,13 +71,13 @@ async def request_erasure(body: ErasureIn, request: Request, actor: StaffOnly) -
 
 
 @router.get("/erasures")
-async def list_erasures(request: Request, _: StaffOnly) -> list[dict[str, Any]]:
+async def list_erasures(request: Request, _: Admin) -> list[dict[str, Any]]:
     return await privacy.erasure_requests(runtime_of(request), _overdue_after(request))
 
 
 @router.get("/erasures/{request_id}")
 async def get_erasure(
-    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+    request: Request, _: Admin, request_id: str = Path(max_length=64)
 ) -> dict[str, Any]:
     found = await privacy.erasure_requests(runtime_of(request), _overdue_after(request), request_id)
     if not found:
@@ -104,11 +104,11 @@ class ExportIn(BaseModel):
 
 
 @router.post("/exports", status_code=status.HTTP_202_ACCEPTED)
-async def request_export(body: ExportIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+async def request_export(body: ExportIn, request: Request, actor: Admin) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         event = await export.request_export(
             conn,
-            requested_by=str(actor),
+            requested_by=actor.subject,
             contact_id=body.contact_id,
             email=str(body.email) if body.email else None,
         )
@@ -131,7 +131,7 @@ async def _export(request: Request, request_id: str) -> dict[str, Any]:
 
 @router.get("/exports/{request_id}")
 async def get_export(
-    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+    request: Request, _: Admin, request_id: str = Path(max_length=64)
 ) -> dict[str, Any]:
     """The machine-readable export: per service, per table, every row naming the person."""
     return await _export(request, request_id)
@@ -139,7 +139,7 @@ async def get_export(
 
 @router.get("/exports/{request_id}/summary", response_class=HTMLResponse)
 async def get_export_summary(
-    request: Request, _: StaffOnly, request_id: str = Path(max_length=64)
+    request: Request, _: Admin, request_id: str = Path(max_length=64)
 ) -> HTMLResponse:
     """The same export as a readable German HTML page."""
     return HTMLResponse(export.summary_html(await _export(request, request_id)))

@@ -383,7 +383,11 @@ async def accept(conn: asyncpg.Connection, proposal_id: str, accepted_by: str) -
         provider=_party(proposal["provider_id"], PartyKind.PROVIDER, provider_doc),
         accepted_by=accepted_by,
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"need:{proposal['need_id']}"))
+    await enqueue(
+        conn,
+        wrap(event, source=SOURCE, correlation_id=f"need:{proposal['need_id']}"),
+        actor=accepted_by,
+    )
     return event
 
 
@@ -403,5 +407,9 @@ async def decline(
         declined_by=declined_by,
         reason=reason,
     )
-    await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"need:{proposal['need_id']}"))
+    await enqueue(
+        conn,
+        wrap(event, source=SOURCE, correlation_id=f"need:{proposal['need_id']}"),
+        actor=declined_by,
+    )
     return event

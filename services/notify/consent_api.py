@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify import consent
 from services.notify.domain.messages import InvalidNumberError, e164
 from services.notify.settings import NotifySettings
+from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/api/notify", tags=["sms consent"])
+router = APIRouter(prefix="/api/notify", tags=["sms consent"], route_class=GuardedRoute)
 MAX_WEBHOOK_BYTES = 16 * 1024
 
 
@@ -39,7 +39,7 @@ def _number(raw: str, field: str) -> str:
 
 @router.get("/sms-consents")
 async def sms_consent(
-    request: Request, _: StaffOnly, phone: str = Query(min_length=3, max_length=32)
+    request: Request, _: Viewer, phone: str = Query(min_length=3, max_length=32)
 ) -> dict[str, Any]:
     number = _number(phone, "phone")
     async with transaction(runtime_of(request).pool) as conn:
@@ -52,10 +52,10 @@ async def sms_consent(
 
 
 @router.post("/sms-consents/withdrawals")
-async def withdraw(body: WithdrawalIn, request: Request, actor: StaffOnly) -> dict[str, Any]:
+async def withdraw(body: WithdrawalIn, request: Request, actor: Staff) -> dict[str, Any]:
     number = _number(body.phone, "phone")
     async with transaction(runtime_of(request).pool) as conn:
-        stopped = await consent.withdraw(conn, number, f"staff:{actor}", datetime.now(UTC))
+        stopped = await consent.withdraw(conn, number, f"staff:{actor.subject}", datetime.now(UTC))
     return {"withdrawn": True, "stopped": stopped}
 
 

@@ -1,5 +1,6 @@
 """Event contracts of every context, and the registry from wire type to model."""
 
+from shared.events.audit import AuditActionRecorded
 from shared.events.base import Command, Envelope, Event, utc_now, wrap
 from shared.events.booking import (
     AttendanceRecorded,
@@ -57,6 +58,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
         InvitationRefreshed,
         NotificationDelivered,
         NotificationFailed,
+        AuditActionRecorded,
         EventDeadLettered,
         ErasureRequested,
         ErasureCompleted,

@@ -82,6 +82,9 @@ class MeetingRescheduled(Event):
     previous_end: AwareDatetime
     calendar: Calendar
     reason: str = ""
+    rescheduled_by: str | None = Field(
+        default=None, description="IdP subject of the staff member; none when attendees moved it"
+    )
 
 
 class MeetingCancelled(Event):
@@ -89,6 +92,9 @@ class MeetingCancelled(Event):
     meeting: MeetingDetails
     calendar: Calendar
     reason: str = ""
+    cancelled_by: str | None = Field(
+        default=None, description="IdP subject of the staff member; none when the system did"
+    )
 
 
 class AttendeeResponse(StrEnum):
@@ -161,6 +167,7 @@ class AttendanceRecorded(Event):
     feedback_links: tuple[FeedbackLink, ...] = Field(
         default=(), description="Signed feedback links per attendee, when the meeting was held"
     )
+    recorded_by: str | None = Field(default=None, description="IdP subject of the staff member")
 
 
 class FeedbackOutcome(StrEnum):

@@ -35,6 +35,12 @@ MATCHING_STREAM = StreamSpec(
 )
 BOOKING_STREAM = StreamSpec("BOOKING", ("booking.>",), description="The life of each meeting")
 NOTIFY_STREAM = StreamSpec("NOTIFY", ("notify.>",), description="Delivery outcomes")
+AUDIT_STREAM = StreamSpec(
+    "AUDIT",
+    ("audit.>",),
+    max_age=timedelta(days=400),
+    description="Staff actions recorded in each service's audit log",
+)
 DEADLETTER_STREAM = StreamSpec(
     "DEADLETTER",
     ("deadletter.>",),
@@ -53,6 +59,7 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (
     MATCHING_STREAM,
     BOOKING_STREAM,
     NOTIFY_STREAM,
+    AUDIT_STREAM,
     DEADLETTER_STREAM,
     PRIVACY_STREAM,
 )

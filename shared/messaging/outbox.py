@@ -28,6 +28,8 @@ from shared.messaging.publisher import headers_for, publish_raw
 
 log = logging.getLogger(__name__)
 
+ACTOR_HEADER = "Werkbank-Actor"
+
 OUTBOX_PUBLISHED = Counter(
     "werkbank_outbox_published_total", "Events published by the outbox relay", ["service"]
 )
@@ -65,14 +67,24 @@ _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => 
 
 
 async def enqueue(
-    conn: asyncpg.Connection, envelope: Envelope[Any], subject: str | None = None
+    conn: asyncpg.Connection,
+    envelope: Envelope[Any],
+    subject: str | None = None,
+    *,
+    actor: str | None = None,
 ) -> None:
-    """Write the event in the caller's transaction; the relay publishes it after commit."""
+    """Write the event in the caller's transaction; the relay publishes it after commit.
+
+    ``actor``: the IdP subject of the person whose action caused the event, sent as the
+    ``Werkbank-Actor`` header."""
+    headers = headers_for(envelope)
+    if actor:
+        headers[ACTOR_HEADER] = actor
     await conn.execute(
         _INSERT,
         envelope.id,
         subject or envelope.subject,
-        json.dumps(headers_for(envelope)),
+        json.dumps(headers),
         envelope.to_bytes(),
     )
 

@@ -95,6 +95,7 @@ def settings_for(stack: StackInfo, schema: str) -> BookingSettings:
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         staff_token=TOKEN,
+        static_token_enabled=True,
         db_schema=schema,
         rsvp_secret="test-secret",  # type: ignore[arg-type]
         public_base_url="http://booking.test",
@@ -248,6 +249,7 @@ async def test_two_booking_processes_never_double_book_one_provider(stack: Stack
         "BOOKING_RSVP_SECRET": "s",
         "BOOKING_PUBLIC_BASE_URL": "http://booking.test",
         "BOOKING_STAFF_TOKEN": TOKEN,
+        "BOOKING_STATIC_TOKEN_ENABLED": "true",
     }
     processes = [ServiceProcess("services.booking", env, "BOOKING_HTTP_PORT") for _ in range(2)]
     events = [wrap(match_accepted("p-busy"), source="matching") for _ in range(40)]

@@ -32,6 +32,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, ServiceProcess]]
                 **stack.service_env(prefix),
                 f"{prefix}DB_SCHEMA": f"cons_{name}_{suffix}",
                 f"{prefix}STAFF_TOKEN": TOKEN,
+                f"{prefix}STATIC_TOKEN_ENABLED": "true",
             }
             running[name] = ServiceProcess(f"services.{name}", env, f"{prefix}HTTP_PORT")
             await running[name].start(timeout=STARTUP_SECONDS)

@@ -174,6 +174,7 @@ async def test_each_service_runs_consumes_and_dead_letters_under_its_own_user(
         database_url=stack.database_url,
         db_schema=f"perm_{service}_{uuid.uuid4().hex[:6]}",
         staff_token="perm-token",
+        static_token_enabled=True,
         **REQUIRED.get(service, {}),
     )
     async with in_process(app.build(settings)), connect(secured_nats, OPS_USER) as (ops, _):

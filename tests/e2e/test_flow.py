@@ -39,6 +39,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, ServiceProcess]]
                 **stack.service_env(prefix),
                 f"{prefix}DB_SCHEMA": f"e2e_{name}_{suffix}",
                 f"{prefix}STAFF_TOKEN": TOKEN,
+                f"{prefix}STATIC_TOKEN_ENABLED": "true",
             }
             running[name] = ServiceProcess(f"services.{name}", env, f"{prefix}HTTP_PORT")
             await running[name].start()

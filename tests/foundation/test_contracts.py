@@ -15,7 +15,7 @@ from shared.events.matching import MatchRequested
 from shared.events.streams import ALL_STREAMS
 from werkbank.asyncapi import render
 
-SUBJECT = re.compile(r"^(matching|booking|notify|deadletter|privacy)\.[a-z_]+\.[a-z_]+$")
+SUBJECT = re.compile(r"^(matching|booking|notify|audit|deadletter|privacy)\.[a-z_]+\.[a-z_]+$")
 PAST_TENSE = re.compile(r"(ed|Due|Given|Held)$")
 
 

@@ -36,6 +36,7 @@ async def test_each_service_migrates_declares_its_consumer_and_is_healthy(
         database_url=stack.database_url,
         db_schema=schema,
         staff_token="skeleton-token",
+        static_token_enabled=True,
         **REQUIRED.get(service, {}),
     )
     async with in_process(app.build(settings)) as running, running.client() as http:

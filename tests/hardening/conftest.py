@@ -29,6 +29,7 @@ def booking_settings(stack: StackInfo, database_url: str | None = None) -> Booki
         nats_url=stack.nats_url,
         database_url=database_url or stack.database_url,  # type: ignore[arg-type]
         staff_token=TOKEN,  # type: ignore[arg-type]
+        static_token_enabled=True,
         db_schema=_schema("booking"),
         rsvp_secret="hardening-secret",  # type: ignore[arg-type]
         public_base_url="http://booking.test",
@@ -41,6 +42,7 @@ async def matching(stack: StackInfo) -> AsyncIterator[RunningService]:
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         staff_token=TOKEN,  # type: ignore[arg-type]
+        static_token_enabled=True,
         db_schema=_schema("matching"),
     )
     async with in_process(build_matching(settings)) as running:
@@ -75,6 +77,7 @@ def notify_settings(stack: StackInfo, smtp: SmtpSink, sms: SmsSink) -> NotifySet
         database_url=stack.database_url,  # type: ignore[arg-type]
         db_schema=_schema("notify"),
         staff_token=TOKEN,  # type: ignore[arg-type]
+        static_token_enabled=True,
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         sms_gateway_url=sms.url,

@@ -24,6 +24,7 @@ async def staff(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         staff_token=TOKEN,  # type: ignore[arg-type]
+        static_token_enabled=True,
         db_schema=f"matching_{uuid.uuid4().hex[:8]}",
     )
     async with in_process(build(settings)) as running, running.client(TOKEN) as client:

@@ -28,6 +28,7 @@ def settings_for(stack: StackInfo, schema: str) -> MatchingSettings:
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         staff_token=TOKEN,  # type: ignore[arg-type]
+        static_token_enabled=True,
         db_schema=schema,
     )
 

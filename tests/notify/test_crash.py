@@ -35,6 +35,7 @@ async def notify(stack: StackInfo, sink: SmtpSink) -> AsyncIterator[ServiceProce
         "NOTIFY_SMTP_PORT": str(sink.port),
         "NOTIFY_DB_SCHEMA": f"notify_crash_{uuid.uuid4().hex[:6]}",
         "NOTIFY_STAFF_TOKEN": "t",
+        "NOTIFY_STATIC_TOKEN_ENABLED": "true",
     }
     process = ServiceProcess("services.notify", env, "NOTIFY_HTTP_PORT")
     await process.start()

@@ -80,6 +80,7 @@ async def notify(
         database_url=stack.database_url,  # type: ignore[arg-type]
         db_schema=f"notify_{uuid.uuid4().hex[:8]}",
         staff_token="t",  # type: ignore[arg-type]
+        static_token_enabled=True,
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         sms_gateway_url=sms.url,

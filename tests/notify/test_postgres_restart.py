@@ -46,6 +46,7 @@ async def notify(stack: StackInfo, sink: SmtpSink, schema: str) -> AsyncIterator
         "NOTIFY_SMTP_PORT": str(sink.port),
         "NOTIFY_DB_SCHEMA": schema,
         "NOTIFY_STAFF_TOKEN": "t",
+        "NOTIFY_STATIC_TOKEN_ENABLED": "true",
     }
     process = ServiceProcess("services.notify", env, "NOTIFY_HTTP_PORT")
     await process.start()

@@ -29,6 +29,7 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, RunningService]]
         "nats_url": stack.nats_url,
         "database_url": stack.database_url,
         "staff_token": TOKEN,
+        "static_token_enabled": True,
     }
     settings = {
         "matching": MatchingSettings(**common, db_schema=f"priv_matching_{suffix}"),  # type: ignore[arg-type]
