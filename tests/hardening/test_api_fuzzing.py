@@ -63,6 +63,7 @@ async def fuzz(service: RunningService, report: Path) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
+        cwd=report,  # its cache (.schemathesis/) stays out of the repository
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode(errors="replace")
