@@ -5,6 +5,11 @@ that one caller's key never returns another's answer), in the service's own sche
 ``TTL``. The first request claims the key; a second one while it runs gets 409. Answers below
 500 are kept, except 401, 403 and 429 (a retry may well succeed); other answers release the
 key. A claim older than ``ABANDONED`` without an answer (its process died) may be taken over.
+
+Only writes to routes that ask for a role take part, and only once the caller is authenticated
+and has that role: an unauthenticated or unauthorised request stores nothing and gets the
+route's own 401 or 403. The route authenticates again (cheap: verified tokens are cached) rather
+than trust a value left in the scope.
 """
 
 from __future__ import annotations
@@ -12,12 +17,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import (
+    AuthConfigurationError,
+    AuthenticationError,
+    authenticator_of,
+    required_role,
+)
 from shared.problems import OUTAGE_ERRORS, outage_response, problem_response
 
 log = logging.getLogger(__name__)
@@ -79,6 +94,9 @@ class IdempotencyMiddleware:
             )
             await refused(scope, receive, send)
             return
+        if not await _authorised(scope):
+            await self.app(scope, receive, send)
+            return
         ident = (key, f"{scope['method']} {scope['path']}", hashlib.sha256(credentials).hexdigest())
         await self._once(runtime.pool, ident, scope, receive, send)
 
@@ -116,6 +134,31 @@ class IdempotencyMiddleware:
         except (*OUTAGE_ERRORS, asyncpg.PostgresError):
             # The answer has gone out; the claim lapses after ABANDONED.
             log.warning("idempotency record not written", extra={"route": ident[1]})
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    # FastAPI >= 0.16x wraps included routers; their routes keep their full paths.
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(included.routes)
+
+
+async def _authorised(scope: Scope) -> bool:
+    """Whether the route asks for a role and the caller has it."""
+    app = scope["app"]
+    route = next(
+        (r for r in _api_routes(app.router.routes) if r.matches(scope)[0] == Match.FULL), None
+    )
+    role = required_role(route) if route is not None else None
+    if role is None:
+        return False
+    try:
+        actor = await authenticator_of(app).authenticate(Headers(scope=scope))
+    except (AuthenticationError, AuthConfigurationError):
+        return False
+    return actor.may(role)
 
 
 async def _replay(stored: Any, scope: Scope, receive: Receive, send: Send) -> None:
