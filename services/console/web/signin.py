@@ -39,7 +39,7 @@ def provider_for(settings: ConsoleSettings) -> Any | None:
         client_id=settings.oidc_client_id or "werkbank-console",
         client_secret=secret.get_secret_value() if secret else None,
         server_metadata_url=settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid profile email offline_access"},
+        client_kwargs={"scope": "openid profile email"},
         code_challenge_method="S256",
     )
 
