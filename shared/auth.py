@@ -11,7 +11,9 @@ authenticate themselves where a route is not guarded.
 
 A token is a JWT from the issuer in ``<P>OIDC_ISSUER``: its signature is checked against the
 issuer's JWKS (cached; fetched again when a token names an unknown key, at most once a
-second), and ``iss``, ``aud``, ``exp`` and ``nbf`` with a bounded clock skew. Only asymmetric
+second), and ``iss``, ``aud``, ``exp`` and ``nbf`` with a bounded clock skew. A verified token's
+actor is kept (keyed by a hash of the token, a bounded LRU) until its ``exp`` plus the skew, as
+long as the key that signed it is still published; failures are never kept. Only asymmetric
 algorithms are accepted: ``none`` and the HMAC family never. The old shared staff token is
 accepted only with ``<P>STATIC_TOKEN_ENABLED=true``.
 """
@@ -19,9 +21,11 @@ accepted only with ``<P>STATIC_TOKEN_ENABLED=true``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,6 +50,7 @@ MAX_TOKEN_LENGTH = 16_384
 MAX_JSON_BODY_BYTES = 1024 * 1024
 BODY_LIMIT_KEY = "x-max-body-bytes"
 STATIC_SUBJECT = "static-staff-token"
+VERIFIED_CACHE_SIZE = 4096
 
 _bearer_scheme = HTTPBearer(
     auto_error=False, description="An access token (JWT) from the office's OpenID provider"
@@ -105,6 +110,13 @@ def roles_from_claims(claims: dict[str, Any], path: str) -> frozenset[str]:
     return frozenset()
 
 
+@dataclass(frozen=True)
+class _Verified:
+    actor: Actor
+    key: jwt.PyJWK
+    valid_until: float  # exp plus the clock skew, seconds since the epoch
+
+
 class TokenVerifier:
     """Validates access tokens of one issuer for one audience."""
 
@@ -118,6 +130,7 @@ class TokenVerifier:
         leeway_seconds: float = 30.0,
         jwks_max_age_seconds: float = 600.0,
         min_refresh_interval_seconds: float = 1.0,
+        cache_size: int = VERIFIED_CACHE_SIZE,
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
@@ -129,6 +142,8 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._fetching = asyncio.Lock()
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._cache_size = cache_size
 
     # --- keys ------------------------------------------------------------------------------
 
@@ -163,7 +178,12 @@ class TokenVerifier:
 
         One fetch at a time, at most one per ``min_refresh_interval_seconds``: requests that
         waited for a fetch which still did not bring their key are refused without another."""
-        kid = _kid_of(token)
+        digest = _digest(token)
+        known = self._remembered(digest)
+        if known is not None:
+            return known
+        header = _header_of(token)
+        kid = _kid_in(header)
         if self._needs_fetch(kid):
             arrived = time.monotonic()
             async with self._fetching:
@@ -172,12 +192,44 @@ class TokenVerifier:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     await asyncio.to_thread(self.fetch_keys)
-        return self.verify(token)
+        return self._verify(token, digest, header, kid)
 
     def verify(self, token: str) -> Actor:
         """Validate a token against the keys at hand (see ``verify_async`` for fetching)."""
-        kid = _kid_of(token)
-        header = jwt.get_unverified_header(token)
+        digest = _digest(token)
+        known = self._remembered(digest)
+        if known is not None:
+            return known
+        header = _header_of(token)
+        return self._verify(token, digest, header, _kid_in(header))
+
+    def _remembered(self, digest: bytes) -> Actor | None:
+        entry = self._verified.get(digest)
+        if entry is None:
+            return None
+        # Like PyJWT: a token has expired once now >= exp + leeway.
+        if (
+            time.time() >= entry.valid_until
+            or self._keys.get(entry.key.key_id or "") is not entry.key
+        ):
+            del self._verified[digest]
+            return None
+        self._verified.move_to_end(digest)
+        return entry.actor
+
+    def _remember(self, digest: bytes, actor: Actor, key: jwt.PyJWK, expires: Any) -> None:
+        if (
+            self._cache_size <= 0
+            or isinstance(expires, bool)
+            or not isinstance(expires, int | float)
+        ):
+            return
+        self._verified[digest] = _Verified(actor, key, float(expires) + self.leeway)
+        self._verified.move_to_end(digest)
+        while len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+
+    def _verify(self, token: str, digest: bytes, header: dict[str, Any], kid: str) -> Actor:
         algorithm = header.get("alg")
         if algorithm not in ALLOWED_ALGORITHMS:
             msg = f"algorithm {str(algorithm)[:16]!r} is not accepted"
@@ -212,14 +264,24 @@ class TokenVerifier:
             raise AuthenticationError("the token's signature is not valid") from exc
         except jwt.PyJWTError as exc:
             raise AuthenticationError("the token is not valid") from exc
-        return _actor_from(claims, self.roles_claim)
+        actor = _actor_from(claims, self.roles_claim)
+        self._remember(digest, actor, key, claims.get("exp"))
+        return actor
 
 
-def _kid_of(token: str) -> str:
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _header_of(token: str) -> dict[str, Any]:
     try:
-        header = jwt.get_unverified_header(token)
+        header: dict[str, Any] = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
         raise AuthenticationError("the token is not a JWT") from exc
+    return header
+
+
+def _kid_in(header: dict[str, Any]) -> str:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid or len(kid) > 256:
         raise AuthenticationError("the token names no signing key")

@@ -26,6 +26,7 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 
 from werkbank.idp import CONSOLE_CLIENT_ID, OidcProvider
+from werkbank.imap import ImapServer
 from werkbank.nats_security import OPS_USER, SERVICES, server_config
 from werkbank.sinks import SmsSink, SmtpSink, free_port
 
@@ -58,6 +59,11 @@ class StackInfo:
     oidc_testing_secret: str = ""
     # Signs attendee links: one per stack, so that links survive a restart of booking.
     booking_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # The organizer mailbox (pymap) calendar clients' answers arrive in.
+    imap_host: str = ""
+    imap_port: int = 0
+    imap_user: str = ""
+    imap_password: str = ""
 
     @property
     def ops_nats_url(self) -> str:
@@ -88,6 +94,14 @@ class StackInfo:
                 "BOOKING_RSVP_SECRET": self.booking_link_secret,
                 "BOOKING_PUBLIC_BASE_URL": BOOKING_PUBLIC_BASE_URL,
             }
+            if self.imap_host:
+                env |= {
+                    "BOOKING_IMAP_HOST": self.imap_host,
+                    "BOOKING_IMAP_PORT": str(self.imap_port),
+                    "BOOKING_IMAP_USER": self.imap_user,
+                    "BOOKING_IMAP_PASSWORD": self.imap_password,
+                    "BOOKING_IMAP_TLS": "false",
+                }
         if prefix == "NOTIFY_":
             env |= {
                 "NOTIFY_SMTP_HOST": self.smtp_host,
@@ -219,6 +233,7 @@ class EmbeddedStack:
         self.postgres = Postgres(self.root / "pg")
         self.smtp = SmtpSink(self.root / "mail")
         self.sms = SmsSink(self.root / "sms" / "messages.jsonl")
+        self.imap = ImapServer(self.root / "imap.log")
         self.idp = OidcProvider()
         self.info: StackInfo | None = None
 
@@ -229,6 +244,7 @@ class EmbeddedStack:
             database_url = self.postgres.start()
             self.smtp.start()
             self.sms.start()
+            self.imap.start()
             self.idp.start()
         except BaseException:
             self.stop()
@@ -243,6 +259,10 @@ class EmbeddedStack:
             sms_file=str(self.sms.path),
             root=str(self.root),
             nats_passwords=self.nats_passwords,
+            imap_host=self.imap.host,
+            imap_port=self.imap.port,
+            imap_user=self.imap.user,
+            imap_password=self.imap.password,
             oidc_issuer=self.idp.issuer,
             oidc_clients=dict(self.idp.client_secrets),
             oidc_users={
@@ -258,7 +278,7 @@ class EmbeddedStack:
         return self.info
 
     def stop(self) -> None:
-        for part in (self.idp, self.sms, self.smtp, self.nats, self.postgres):
+        for part in (self.idp, self.imap, self.sms, self.smtp, self.nats, self.postgres):
             try:
                 part.stop()
             except Exception:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.booking import aftercare, changes, followup_repository, repository, service
+from services.booking.inbound import repository as inbound_repository
 from services.booking.settings import BookingSettings
 from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
@@ -76,7 +77,8 @@ async def meetings_needing_attention(
 @router.get("/meetings/{meeting_id}/answers")
 async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The attendees' answers to the current version of the meeting (an answer from before a
-    move no longer counts), and every answer given, by link or from a calendar client."""
+    move no longer counts), every answer given, by link or from a calendar client, and the new
+    times attendees proposed from their calendar clients (COUNTER)."""
     async with transaction(runtime_of(request).pool) as conn:
         row = await repository.meeting(conn, meeting_id)
         if row is None:
@@ -87,6 +89,7 @@ async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[
             "status": row["status"],
             "current": await followup_repository.current_answers(conn, meeting_id),
             "history": await followup_repository.answer_history(conn, meeting_id),
+            "proposals": await inbound_repository.proposals(conn, meeting_id),
         }
 
 

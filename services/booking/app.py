@@ -9,6 +9,8 @@ from pathlib import Path
 
 from services.booking import api, attendees_api, handlers, places_api, privacy, retention
 from services.booking.domain.calendar import public_holidays
+from services.booking.feeds import api as feeds_api
+from services.booking.inbound.loop import reply_loop
 from services.booking.settings import BookingSettings
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
@@ -49,9 +51,11 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             places_api.router,
             attendees_api.rsvp_router,
             attendees_api.feedback_router,
+            feeds_api.staff_router,
+            feeds_api.feed_router,
         ],
         on_start=[load_rsvp_secret, load_holidays],
-        background=[handlers.reminder_loop, retention.retention],
+        background=[handlers.reminder_loop, retention.retention, reply_loop],
         title="Werkbank booking",
     )
 

@@ -25,6 +25,8 @@ _FREE_TEXTS = {
     "AND comment <> ''",
     "booking.feedback": "UPDATE feedback SET comment = '' WHERE contact_id = ANY($1::text[]) "
     "AND comment <> ''",
+    "booking.counter_proposals": "UPDATE counter_proposals SET comment = '' "
+    "WHERE contact_id = ANY($1::text[]) AND comment <> ''",
 }
 
 

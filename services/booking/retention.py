@@ -8,6 +8,8 @@ from shared.service import ServiceRuntime
 _OLD = "(SELECT meeting_id FROM meetings WHERE ends_at < now() - $1::interval)"
 _PARTS = (
     "answers",
+    "counter_proposals",
+    "inbound_mails",
     "feedback",
     "declines",
     "held_options",

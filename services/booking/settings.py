@@ -56,6 +56,22 @@ class BookingSettings(ServiceSettings):
         default=120, ge=1, description="Answers from one client address, any link (429 beyond)"
     )
 
+    imap_host: str | None = Field(
+        default=None, description="The organizer mailbox calendar answers arrive in; none: off"
+    )
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_user: str = ""
+    imap_password: SecretStr | None = None
+    imap_tls: bool = Field(default=True, description="IMAP over TLS (implicit, port 993)")
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = Field(
+        default="Werkbank-Processed", description="Where handled calendar answers are moved"
+    )
+    imap_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often to look without IDLE, or to renew IDLE"
+    )
+    imap_batch: int = Field(default=200, ge=1, le=5000)
+
     @property
     def links_base(self) -> str:
         """The base of attendee links (relative before start-up has checked the setting)."""

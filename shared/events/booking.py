@@ -188,6 +188,16 @@ class FeedbackGiven(Event):
     comment: str = Field(default="", max_length=2000)
 
 
+class InvitationRefreshed(Event):
+    """The current version of the invitation, sent again to the one attendee whose calendar
+    client asked for it (iTIP REFRESH)."""
+
+    type: Literal["booking.meeting.invitation_refreshed"] = "booking.meeting.invitation_refreshed"
+    meeting: MeetingDetails
+    calendar: Calendar
+    contact_id: str
+
+
 BookingEvent = Annotated[
     MeetingConfirmed
     | MeetingRescheduled
@@ -196,7 +206,8 @@ BookingEvent = Annotated[
     | MeetingDeclined
     | ReminderDue
     | AttendanceRecorded
-    | FeedbackGiven,
+    | FeedbackGiven
+    | InvitationRefreshed,
     Field(discriminator="type"),
 ]
 
@@ -213,6 +224,7 @@ __all__ = [
     "FeedbackLink",
     "FeedbackOutcome",
     "Invitation",
+    "InvitationRefreshed",
     "MeetingCancelled",
     "MeetingConfirmed",
     "MeetingDeclined",

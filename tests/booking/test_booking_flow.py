@@ -29,6 +29,7 @@ from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
 from shared.messaging import PermanentError
 from shared.migrations import migrate, migrations_for
+from tests.support.calendar_checks import check_calendar_object
 from tests.support.harness import (
     RunningService,
     ServiceProcess,
@@ -251,10 +252,10 @@ async def test_two_booking_processes_never_double_book_one_provider(stack: Stack
         "BOOKING_STATIC_TOKEN_ENABLED": "true",
     }
     processes = [ServiceProcess("services.booking", env, "BOOKING_HTTP_PORT") for _ in range(2)]
-    for process in processes:
-        await process.start()
     events = [wrap(match_accepted("p-busy"), source="matching") for _ in range(40)]
-    try:
+    try:  # a process that is slow to start must not outlive the test (it would take events)
+        for process in processes:
+            await process.start()
         async with nats_client(stack.nats_url) as client:
             await asyncio.gather(*(publish(client, event) for event in events))
         conn = await asyncpg.connect(stack.database_url)
@@ -326,6 +327,9 @@ async def test_reschedule_and_cancel_keep_the_uid_raise_the_sequence_and_refuse_
     assert rescheduled[0].calendar.sequence == 1
     assert rescheduled[0].meeting.start.astimezone(BERLIN).hour == 11
     assert cancels[0].calendar.sequence == 2
+    for calendar in (meeting.calendar, rescheduled[0].calendar, cancels[0].calendar):
+        for invitation in calendar.invitations:
+            check_calendar_object(invitation.ics)
     cancel_ics = Calendar.from_ical(cancels[0].calendar.invitations[0].ics)
     assert cancel_ics["METHOD"] == "CANCEL"
     assert cancel_ics.walk("VEVENT")[0]["STATUS"] == "CANCELLED"

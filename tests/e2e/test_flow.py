@@ -15,7 +15,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from shared.addresses import canonical_address
 from tests.matching.sample import BAUSTOFF, CHAT_NEED
+from tests.support.calendar_checks import check_calendar_object
 from tests.support.harness import ServiceProcess, eventually
 from werkbank.cli import app
 from werkbank.demo import run_demo
@@ -83,8 +85,7 @@ async def test_needs_become_proposals_meetings_invites_and_sms_and_a_cancel_reac
     requests = invites(stack.mail_dir, "REQUEST")
     for contact in attendees:
         address = contact["email"].lower().split("@")
-        ascii_address = f"{address[0]}@{address[1].encode('idna').decode()}"
-        assert requests[ascii_address] >= 1
+        assert requests[canonical_address("@".join(address))] >= 1
     per_meeting = Counter(d["meeting_id"] for d in result.deliveries if d["channel"] == "email")
     assert all(count == 2 for count in per_meeting.values()), "exactly one invite per attendee"
     assert {d["status"] for d in result.deliveries} == {"sent"}
@@ -106,13 +107,28 @@ async def test_needs_become_proposals_meetings_invites_and_sms_and_a_cancel_reac
 
     async def cancels_arrived() -> bool:
         cancels = invites(stack.mail_dir, "CANCEL")
-        return all(
-            cancels[f"{e.split('@')[0].lower()}@{e.split('@')[1].encode('idna').decode()}"] >= 1
-            for e in cancelled_for
-        )
+        return all(cancels[canonical_address(e.lower())] >= 1 for e in cancelled_for)
 
     await eventually(cancels_arrived, timeout=30)
+    assert_every_calendar_object_is_sound(stack.mail_dir)
     assert_no_personal_data_in_logs(services, attendees)
+
+
+def assert_every_calendar_object_is_sound(mail_dir: str) -> None:
+    """Each invite, update and cancellation the demo mailed parses in icalendar, ical and
+    vobject, passes the VTIMEZONE offset check, and names its recipient as an attendee."""
+    checked = 0
+    for path in Path(mail_dir).glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        recipient = str(message["To"]).split("<")[-1].rstrip(">")
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = check_calendar_object(part.get_content())
+                attendees = calendar.walk("VEVENT")[0].get("ATTENDEE")
+                attendees = attendees if isinstance(attendees, list) else [attendees]
+                assert f"mailto:{recipient}".lower() in {str(a).lower() for a in attendees}
+                checked += 1
+    assert checked
 
 
 def assert_no_personal_data_in_logs(

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from shared.events.booking import (
     Attendee,
+    InvitationRefreshed,
     MeetingCancelled,
     MeetingConfirmed,
     MeetingDetails,
@@ -19,6 +20,7 @@ KINDS = {
     "booking.meeting.rescheduled": ("update", "update"),
     "booking.meeting.cancelled": ("cancel", "cancel"),
     "booking.meeting.reminder_due": (None, "reminder"),
+    "booking.meeting.invitation_refreshed": ("invite", None),
 }
 
 
@@ -92,7 +94,11 @@ def _planned(
 
 
 def plan(
-    event: MeetingConfirmed | MeetingRescheduled | MeetingCancelled | ReminderDue,
+    event: MeetingConfirmed
+    | MeetingRescheduled
+    | MeetingCancelled
+    | ReminderDue
+    | InvitationRefreshed,
 ) -> list[Planned]:
     email_kind, sms_kind = KINDS[event.type]
     details = event.meeting
@@ -112,6 +118,6 @@ def plan(
                     invitations[contact.contact_id],
                 )
             )
-        if contact.phone and contact.sms_consent:
+        if sms_kind and contact.phone and contact.sms_consent:
             planned.append(_planned(attendee, "sms", sms_kind, contact.phone, None))
     return planned

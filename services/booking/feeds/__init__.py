@@ -1,0 +1,1 @@
+"""Subscribable calendar feeds of providers, venues and rooms (webcal)."""

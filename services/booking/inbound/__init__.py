@@ -1,0 +1,1 @@
+"""Calendar clients' answers (iMIP) read from the organizer mailbox over IMAP."""

@@ -1,0 +1,75 @@
+"""A real IMAP server for the embedded stack: pymap with its in-memory (dict) backend.
+
+It holds the organizer mailbox that calendar clients' answers arrive in (booking reads it over
+IMAP). A subprocess on a free port of 127.0.0.1, one user with a random password, no TLS
+(local only); it dies with the process that started it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from werkbank.sinks import free_port
+
+ORGANIZER_MAILBOX_USER = "werkbank"
+
+
+def pymap_binary() -> str:
+    candidate = Path(sys.executable).parent / "pymap"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("pymap")
+    if found is None:
+        msg = "pymap not found: install the dev dependencies (make setup)"
+        raise RuntimeError(msg)
+    return found
+
+
+class ImapServer:
+    def __init__(self, log_file: Path, port: int = 0) -> None:
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.user = ORGANIZER_MAILBOX_USER
+        self.password = secrets.token_urlsafe(16)
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from werkbank.stack import _die_with_parent, wait_for_port
+
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        args = [
+            pymap_binary(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--no-tls",
+            "dict",
+            "--demo-user",
+            self.user,
+            "--demo-password",
+            self.password,
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            args,
+            stdout=self.log_file.open("ab"),
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        wait_for_port(self.host, self.port)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
