@@ -308,3 +308,15 @@ async def test_a_viewer_sees_no_actions_and_a_direct_post_is_refused_in_german(
     )
     assert answer.status == 403
     assert "nötig ist die Rolle „Sachbearbeitung“ (staff)" in await answer.text()
+
+
+async def test_a_return_from_the_provider_with_a_forged_state_signs_nobody_in(
+    services: dict[str, ServiceProcess], anonymous_page: Page
+) -> None:
+    page = anonymous_page
+    base = console_url(services)
+    await page.goto(f"{base}/anmelden/rueckkehr?code=stolen&state=forged")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Anmeldung fehlgeschlagen")
+    await page.goto(f"{base}/bedarfe")
+    await expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+    assert not page.url.startswith(base)

@@ -17,7 +17,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import RedirectResponse, Response
 
 from services.console.settings import ConsoleSettings
-from services.console.web.render import check_csrf, page
+from services.console.web.render import check_csrf, page, settings_of
 from services.console.web.session import Session, session_of
 
 PROVIDER = "werkbank"
@@ -53,6 +53,15 @@ def safe_target(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def own_url(request: Request, name: str) -> str:
+    """This console's address of a route, as the provider must send the browser back to it:
+    behind a proxy the configured public address, else the address the browser used."""
+    settings = settings_of(request)
+    if "public_base_url" in settings.model_fields_set:
+        return settings.public_base_url.rstrip("/") + str(request.app.url_path_for(name))
+    return str(request.url_for(name))
 
 
 def signed_in(session: Session) -> bool:
@@ -116,7 +125,7 @@ async def sign_in(request: Request, next: str = "/") -> Response:
     if provider is None:
         return RedirectResponse("/", status_code=303)
     session_of(request).data["next"] = safe_target(next)
-    redirect_uri = str(request.url_for("signin_callback"))
+    redirect_uri = own_url(request, "signin_callback")
     response: Response = await provider.authorize_redirect(request, redirect_uri)
     return response
 
@@ -146,7 +155,7 @@ async def sign_in_callback(request: Request) -> Response:
 
 async def end_session_url(request: Request, id_token: str | None) -> str:
     provider = provider_of(request)
-    back = str(request.url_for("signed_out"))
+    back = own_url(request, "signed_out")
     if provider is None:
         return back
     metadata = await provider.load_server_metadata()
