@@ -180,6 +180,7 @@ def demo(
             f"Staff console (German, English switch): [bold]{_console_url(handles)}[/] - "
             "`make up` keeps it running at http://127.0.0.1:8080"
         )
+        print_sign_in_users(info.oidc_users)
     finally:
         stop_services(handles)
         stack.stop()
@@ -256,6 +257,20 @@ def _running(state_file: Path) -> bool:
     return True
 
 
+def print_sign_in_users(users: dict[str, dict[str, Any]]) -> None:
+    """Who can sign in to the console at the embedded stack's local OpenID provider."""
+    if not users:
+        return
+    table = Table(title="Sign in to the console (local sample users, this machine only)")
+    table.add_column("user")
+    table.add_column("password")
+    table.add_column("name")
+    table.add_column("roles")
+    for username, user in users.items():
+        table.add_row(username, user["password"], user["name"], ", ".join(user["roles"]))
+    console.print(table)
+
+
 def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0) -> None:
     log_path = Path("var/up/up.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -283,6 +298,7 @@ def _up_in_background(state_file: Path, nats_users: bool, timeout: float = 120.0
         table.add_row(name, url if name == "console" else f"{url}/docs")
     console.print(table)
     console.print(f"Staff console: [bold]{state['services'].get('console', '')}[/]")
+    print_sign_in_users(state["stack"].get("oidc_users") or {})
     console.print(
         f"mail: {state['stack']['mail_dir']}  SMS: {state['stack']['sms_file']}\n"
         f"staff token in {state_file}; load the sample data with `.venv/bin/werkbank sample`, "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from services.console.web import frame, imports, meetings, needs, profiles, troubles
+from services.console.web import frame, imports, meetings, needs, profiles, signin, troubles
 
 routers = [
+    signin.router,
     frame.router,
     needs.router,
     meetings.router,

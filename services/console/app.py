@@ -14,6 +14,7 @@ from services.console import api, handlers, replay
 from services.console.clients import Services
 from services.console.domain.freshness import Freshness
 from services.console.settings import ConsoleSettings
+from services.console.web import signin
 from services.console.web.session import SessionMiddleware
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
@@ -48,6 +49,8 @@ def customizer(settings: ConsoleSettings):  # type: ignore[no-untyped-def]
     def customize(app: FastAPI) -> None:
         # First, so that no page route (such as /{kind}/{row_id}) shadows a static file.
         app.router.routes.insert(0, Mount("/static", StaticFiles(directory=STATIC), name="static"))
+        app.state.oidc = signin.provider_for(settings)
+        app.add_middleware(signin.SignInMiddleware)
         app.add_middleware(
             SessionMiddleware,
             secret=secret,

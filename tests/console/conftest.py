@@ -17,6 +17,9 @@ from werkbank.sample_data import generate
 from werkbank.stack import StackInfo
 
 TOKEN = "console-test-token"
+STAFF_USER = "jonas.becker"
+VIEWER_USER = "lena.vogt"
+ADMIN_USER = "miriam.schulz"
 # Generous: on a busy 2-core machine importing numpy and scipy alone can take half a minute.
 STARTUP_SECONDS = 120.0
 
@@ -79,8 +82,17 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
+async def sign_in(page: Page, base: str, stack: StackInfo, username: str) -> None:
+    """Through the provider's own form, as a person would; back on the page first asked for."""
+    await page.goto(base + "/")
+    await page.locator("input[name=username]").fill(username)
+    await page.locator("input[name=password]").fill(stack.oidc_users[username]["password"])
+    await page.get_by_role("button", name="Anmelden").click()
+    await page.wait_for_url(base + "/")
+
+
 @pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
+async def anonymous_page(browser: Browser) -> AsyncIterator[Page]:
     context: BrowserContext = await browser.new_context(
         viewport={"width": 1280, "height": 800}, locale="de-DE", timezone_id="Europe/Berlin"
     )
@@ -90,6 +102,22 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
         yield opened
     finally:
         await context.close()
+
+
+@pytest.fixture
+async def page(anonymous_page: Page, services: dict[str, ServiceProcess], stack: StackInfo) -> Page:
+    """Signed in as a member of staff (``jonas.becker``)."""
+    await sign_in(anonymous_page, services["console"].base_url, stack, STAFF_USER)
+    return anonymous_page
+
+
+@pytest.fixture
+async def admin_page(
+    anonymous_page: Page, services: dict[str, ServiceProcess], stack: StackInfo
+) -> Page:
+    """Signed in as an administrator (``miriam.schulz``): imports need the role admin."""
+    await sign_in(anonymous_page, services["console"].base_url, stack, ADMIN_USER)
+    return anonymous_page
 
 
 __all__ = ["Console", "eventually"]

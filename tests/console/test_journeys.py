@@ -3,6 +3,7 @@ meeting and its invites, reschedule, cancel, import, replay; axe-core on every p
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote_plus
@@ -13,6 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.console.browser import check_page
+from tests.console.conftest import STAFF_USER, VIEWER_USER, sign_in
 from tests.support.harness import ServiceProcess, eventually
 from werkbank.stack import StackInfo
 
@@ -119,9 +121,10 @@ async def test_an_import_with_one_bad_row_shows_the_row_error_and_stores_nothing
     services: dict[str, ServiceProcess],
     sample: dict[str, Any],
     stack: StackInfo,
-    page: Page,
+    admin_page: Page,
     tmp_path: Any,
 ) -> None:
+    page = admin_page
     csv_path = tmp_path / "unternehmen.csv"
     csv_path.write_text(
         "company_id,name,sector_code,postcode,city,contact_name,contact_email\n"
@@ -232,3 +235,88 @@ async def test_a_dead_letter_is_listed_by_consumer_and_reason_and_replayed_after
         )
     finally:
         await client.close()
+
+
+async def _accepts_by(stack: StackInfo, services: dict[str, ServiceProcess], subject: str) -> int:
+    schema = services["matching"].env["MATCHING_DB_SCHEMA"]
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        count: int = await conn.fetchval(
+            f"SELECT count(*) FROM {schema}.audit_log "
+            "WHERE action = 'matching.accept' AND outcome = 'succeeded' AND actor_subject = $1",
+            subject,
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+async def test_staff_sign_in_at_the_provider_act_in_their_own_name_and_sign_out(
+    services: dict[str, ServiceProcess],
+    sample: dict[str, Any],
+    stack: StackInfo,
+    anonymous_page: Page,
+) -> None:
+    page = anonymous_page
+    base = console_url(services)
+    need_id = list(sample["needs"])[-1]
+    await page.goto(f"{base}/bedarfe/{need_id}")
+    await expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+    await check_page(page, "anmeldung")
+    await page.locator("input[name=username]").fill(STAFF_USER)
+    await page.locator("input[name=password]").fill(stack.oidc_users[STAFF_USER]["password"])
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page).to_have_url(f"{base}/bedarfe/{need_id}")
+    await expect(page.locator("header")).to_contain_text("Jonas Becker")
+
+    before = await _accepts_by(stack, services, STAFF_USER)
+    await page.get_by_role("button", name="Neu abgleichen").click()
+    first = page.locator("section.proposal[data-rank='1']")
+    await first.get_by_role("button", name="Vorschlag annehmen").click()
+    await expect(first.locator(".kern-badge")).to_have_text("angenommen")
+    assert await _accepts_by(stack, services, STAFF_USER) == before + 1
+
+    await page.get_by_role("button", name="Abmelden").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Abgemeldet")
+    await check_page(page, "abgemeldet")
+    await page.goto(f"{base}/bedarfe")
+    await expect(page.locator("input[name=username]")).to_be_visible()
+    await expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+
+
+async def test_a_viewer_sees_no_actions_and_a_direct_post_is_refused_in_german(
+    services: dict[str, ServiceProcess],
+    sample: dict[str, Any],
+    stack: StackInfo,
+    anonymous_page: Page,
+) -> None:
+    page = anonymous_page
+    base = console_url(services)
+    await sign_in(page, base, stack, VIEWER_USER)
+    await expect(page.locator("header")).to_contain_text("Lena Vogt")
+    need_id = next(iter(sample["needs"]))
+    await page.goto(f"{base}/bedarfe/{need_id}")
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert await page.get_by_role("button", name="Neu abgleichen").count() == 0
+    assert await page.get_by_role("button", name="Vorschlag annehmen").count() == 0
+    assert await page.locator("main form[method=post]").count() == 0
+
+    headers = await page.locator("body").get_attribute("hx-headers") or "{}"
+    csrf = json.loads(headers)["X-CSRF-Token"]
+    answer = await page.request.post(
+        f"{base}/bedarfe/{need_id}/abgleichen", form={"csrf_token": csrf}, max_redirects=0
+    )
+    assert answer.status == 403
+    assert "nötig ist die Rolle „Sachbearbeitung“ (staff)" in await answer.text()
+
+
+async def test_a_return_from_the_provider_with_a_forged_state_signs_nobody_in(
+    services: dict[str, ServiceProcess], anonymous_page: Page
+) -> None:
+    page = anonymous_page
+    base = console_url(services)
+    await page.goto(f"{base}/anmelden/rueckkehr?code=stolen&state=forged")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Anmeldung fehlgeschlagen")
+    await page.goto(f"{base}/bedarfe")
+    await expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+    assert not page.url.startswith(base)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from services.booking.domain import feeds
 from services.booking.feeds import repository
 from services.booking.settings import BookingSettings
+from shared.auth import GuardedRoute, Staff
 from shared.db import transaction
 from shared.events.booking import MeetingDetails
-from shared.http import StaffOnly
 from shared.service import runtime_of
 
-staff_router = APIRouter(prefix="/api/booking/feeds", tags=["feeds"])
+staff_router = APIRouter(prefix="/api/booking/feeds", tags=["feeds"], route_class=GuardedRoute)
 feed_router = APIRouter(prefix="/feeds", tags=["feeds"])
 Kind = Literal["provider", "venue", "room"]
 SubjectId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -30,7 +30,7 @@ def _urls(request: Request, token: str) -> dict[str, str]:
 
 
 @staff_router.post("/{kind}/{subject_id}")
-async def feed_url(kind: Kind, subject_id: SubjectId, request: Request, _: StaffOnly) -> Any:
+async def feed_url(kind: Kind, subject_id: SubjectId, request: Request, _: Staff) -> Any:
     """The secret URL of the subject's feed (the same until it is revoked)."""
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
@@ -40,7 +40,7 @@ async def feed_url(kind: Kind, subject_id: SubjectId, request: Request, _: Staff
 
 
 @staff_router.delete("/{kind}/{subject_id}")
-async def revoke_feed(kind: Kind, subject_id: SubjectId, request: Request, _: StaffOnly) -> Any:
+async def revoke_feed(kind: Kind, subject_id: SubjectId, request: Request, _: Staff) -> Any:
     """Every URL issued so far stops working; the answer holds the new one."""
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:

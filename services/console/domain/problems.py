@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,20 @@ def _entries(body: Any) -> list[dict[str, Any]]:
     return []
 
 
+_ROLE_NAMES = {"viewer": "Lesen", "staff": "Sachbearbeitung", "admin": "Verwaltung"}
+_NEEDED_ROLE = re.compile(r"needs the role '(\w+)'")
+
+
+def forbidden_message(detail: str) -> str:
+    """The German 403 message, naming the role the service asked for when it said which."""
+    found = _NEEDED_ROLE.search(detail)
+    if not found:
+        return _STATUS[403]
+    role = found.group(1)
+    label = _ROLE_NAMES.get(role, role)
+    return f"Für diese Aktion fehlt Ihnen die Berechtigung: nötig ist die Rolle „{label}“ ({role})."
+
+
 def problem_from(status: int, body: Any) -> Problem:
     """A Problem from an API answer: FastAPI's ``detail`` list, a ``{field, message}`` detail,
     an RFC 9457 document with ``errors``, or an import's row errors."""
@@ -99,6 +114,8 @@ def problem_from(status: int, body: Any) -> Problem:
     if isinstance(body, dict):
         detail = body.get("detail")
         problem.detail = detail if isinstance(detail, str) else str(body.get("title", ""))
+    if status == 403:
+        problem.message = forbidden_message(problem.detail)
     for entry in _entries(body):
         name = _field_name(
             entry.get("loc") or entry.get("field") or entry.get("name") or entry.get("pointer")

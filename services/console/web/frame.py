@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.console import queries
-from services.console.web.render import BERLIN, check_csrf, page
+from services.console.web.render import BERLIN, page
 from services.console.web.session import session_of
 from shared.service import runtime_of
 
@@ -39,10 +39,3 @@ async def language(request: Request, lang: str = "de", next: str = "/") -> Respo
     session_of(request).data["lang"] = "en" if lang == "en" else "de"
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     return RedirectResponse(target, status_code=303)
-
-
-@router.post("/abmelden", dependencies=[Depends(check_csrf)])
-async def sign_out(request: Request) -> Response:
-    session = session_of(request)
-    session.data.clear()
-    return RedirectResponse("/", status_code=303)

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console.domain.freshness import Freshness
 from services.console.settings import ConsoleSettings
-from services.console.web.auth import person_of
+from services.console.web.auth import ADMIN_ROLES, may_act, person_of
 from services.console.web.session import session_of
 from services.console.web.texts import translate
 from shared.service import ServiceRuntime, runtime_of
@@ -63,6 +63,8 @@ def page(
         ),
         "csrf": session.csrf,
         "person": person_of(request),
+        "can_act": may_act(request),
+        "can_admin": may_act(request, ADMIN_ROLES),
         "stale_seconds": round(behind) if behind > settings_of(request).stale_after_seconds else 0,
         "path": request.url.path,
         "query": str(request.url.query),

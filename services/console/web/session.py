@@ -81,6 +81,8 @@ class SessionMiddleware(BaseHTTPMiddleware):
             return await call_next(request)
         session = self.load(request, time.time())
         request.state.session = session
+        # Authlib's Starlette client keeps the sign-in's state, nonce and PKCE verifier here.
+        request.scope["session"] = session.data
         response = await call_next(request)
         response.set_cookie(
             COOKIE,

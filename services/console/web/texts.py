@@ -140,6 +140,13 @@ ENGLISH: dict[str, str] = {
     "Erledigt.": "Done.",
     "Anmelden": "Sign in",
     "Abmelden": "Sign out",
+    "Abgemeldet": "Signed out",
+    "Ihre Rolle erlaubt hier nur das Lesen.": "Your role allows reading only here.",
+    "Sie sind abgemeldet.": "You are signed out.",
+    "Anmeldung fehlgeschlagen": "Sign-in failed",
+    "Die Anmeldung konnte nicht abgeschlossen werden. Bitte versuchen Sie es noch einmal.": (
+        "Signing in could not be completed. Please try again."
+    ),
     "Seite nicht gefunden": "Page not found",
     "Verlauf": "History",
     "Angefordert von": "Requested by",

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from services.console import queries, replay, repository
 from services.console.clients import ApiError, ServiceUnavailableError
 from services.console.domain.paging import decode_cursor
-from services.console.domain.problems import Problem
-from services.console.web.auth import token_for
+from services.console.domain.problems import Problem, forbidden_message
+from services.console.web.auth import may_act, token_for
 from services.console.web.needs import services_of
 from services.console.web.render import check_csrf, flash_and_redirect, page, settings_of, wait_for
 from services.console.web.session import session_of
@@ -51,6 +51,15 @@ async def settle(
         letter = await queries.dead_letter(conn, event_id)
     if letter is None:
         raise HTTPException(404)
+    if not may_act(request):
+        # Replays go over the console's own operator connection: no service checks the role.
+        problem = Problem(403, forbidden_message("needs the role 'staff'"))
+        return page(
+            request,
+            "dead_letter_confirm.html",
+            {"letter": letter, "action": aktion, "problem": problem},
+            status_code=403,
+        )
     if aktion == "replay":
         try:
             await replay.replay(runtime, letter)
