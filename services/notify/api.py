@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from services.notify import repository, service
+from services.notify import consent, repository, service
 from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
@@ -33,6 +33,11 @@ async def deliveries(
 async def resend(delivery_id: str, request: Request, _: Staff) -> dict[str, str]:
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
+        if await consent.withdrawn_for(conn, delivery_id):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "the recipient has withdrawn consent to SMS: this SMS may not be resent",
+            )
         if await repository.reopen(conn, delivery_id) is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, "only a failed or dead delivery can be resent"

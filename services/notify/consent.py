@@ -39,6 +39,10 @@ _STOP_WAITING = """
 UPDATE deliveries SET status = 'withdrawn', not_before = NULL, updated_at = now()
 WHERE channel = 'sms' AND recipient = $1 AND status IN ('pending', 'held', 'retrying')
 """
+_WITHDRAWN_FOR_DELIVERY = """
+SELECT EXISTS (SELECT 1 FROM deliveries d JOIN sms_consents c ON c.phone = d.recipient
+               WHERE d.delivery_id = $1 AND d.channel = 'sms' AND c.withdrawn_at IS NOT NULL)
+"""
 _CONSENT = """
 SELECT phone, contact_id, given_at, given_how, withdrawn_at, withdrawn_how
 FROM sms_consents WHERE phone = $1
@@ -55,6 +59,11 @@ async def withdraw(conn: asyncpg.Connection, phone: str, how: str, at: datetime)
     """Withdraw consent for a number (E.164); returns how many waiting SMS were stopped."""
     await conn.execute(_WITHDRAW, phone, at, how)
     return int((await conn.execute(_STOP_WAITING, phone)).split()[-1])
+
+
+async def withdrawn_for(conn: asyncpg.Connection, delivery_id: str) -> bool:
+    """Whether a delivery is an SMS to a number whose consent was withdrawn."""
+    return bool(await conn.fetchval(_WITHDRAWN_FOR_DELIVERY, delivery_id))
 
 
 async def consent_of(conn: asyncpg.Connection, phone: str) -> dict[str, Any] | None:

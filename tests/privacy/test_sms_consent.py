@@ -91,3 +91,44 @@ async def test_staff_withdraw_consent_for_a_number_and_bad_numbers_are_named(
     assert record.json()["withdrawn_how"].startswith("staff:")
     assert bad.status_code == 422
     assert "phone" in bad.text
+
+
+async def test_a_failed_sms_to_a_withdrawn_number_is_not_resent(
+    services: dict[str, RunningService],
+) -> None:
+    erika = person()
+    meeting = await arrange_a_meeting(services, erika, f"co-resend-{erika['contact_id']}")
+
+    async def sent_sms() -> list[Any]:
+        rows = await deliveries_for(services, meeting["meeting_id"])
+        return [
+            d
+            for d in rows
+            if d["contact_id"] == erika["contact_id"]
+            and d["channel"] == "sms"
+            and d["status"] == "sent"
+        ]
+
+    async def any_sent() -> bool:
+        return bool(await sent_sms())
+
+    await eventually(any_sent, timeout=30)
+    [sms, *_] = await sent_sms()
+    notify = services["notify"]
+    # As if the gateway had refused it for good: only failed or dead deliveries may be resent.
+    await notify.runtime.pool.execute(
+        "UPDATE deliveries SET status = 'failed' WHERE delivery_id = $1", sms["delivery_id"]
+    )
+    async with notify.client(TOKEN) as staff:
+        withdrawn = await staff.post(
+            "/api/notify/sms-consents/withdrawals", json={"phone": erika["phone"]}
+        )
+        assert withdrawn.is_success, withdrawn.text
+        refused = await staff.post(f"/api/notify/deliveries/{sms['delivery_id']}/resend")
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "withdrawn consent" in refused.json()["detail"]
+    status = await notify.runtime.pool.fetchval(
+        "SELECT status FROM deliveries WHERE delivery_id = $1", sms["delivery_id"]
+    )
+    assert status == "failed"
