@@ -65,7 +65,8 @@ async def keyset_page(
         last = rows[-1]
         value = last["sort_value"]
         next_cursor = encode_cursor(
-            value.isoformat() if isinstance(value, datetime) else value, str(last[id_column])
+            value.isoformat() if isinstance(value, datetime) else value,
+            str(last[id_column.rsplit(".", 1)[-1]]),
         )
     return Page(rows, next_cursor)
 

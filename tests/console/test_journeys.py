@@ -45,10 +45,14 @@ async def test_staff_find_a_need_by_a_word_accept_its_first_proposal_and_follow_
 
     async def loaded() -> bool:
         return await read_model_has(
-            stack, services, "SELECT count(*) = $1 FROM {s}.needs", len(sample["needs"])
+            stack,
+            services,
+            "SELECT count(*) = $1 FROM {s}.needs WHERE need_id = ANY($2)",
+            len(sample["needs"]),
+            list(sample["needs"]),
         )
 
-    await eventually(loaded, timeout=20)
+    await eventually(loaded, timeout=90)  # the console first reads the streams from their start
 
     await page.goto(base + "/")
     await expect(page.get_by_role("heading", name="Übersicht")).to_be_visible()
@@ -215,7 +219,9 @@ async def test_a_dead_letter_is_listed_by_consumer_and_reason_and_replayed_after
 
         await eventually(arrived, timeout=20)
         await page.goto(console_url(services) + "/stoerungen")
-        group = page.locator(".dead-letter-group", has_text="booking-on-matching")
+        group = page.locator(".dead-letter-group", has_text="booking-on-matching").filter(
+            has_text="invalid envelope"
+        )
         await expect(group).to_contain_text("invalid envelope")
         await check_page(page, "stoerungen")
         await group.get_by_role("link", name=re.compile("Erneut einspielen")).first.click()
