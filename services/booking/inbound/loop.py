@@ -27,7 +27,10 @@ async def reply_loop(runtime: ServiceRuntime) -> None:
             if read < settings.imap_batch:
                 await asyncio.to_thread(mailbox.wait_for_news, settings.imap_poll_seconds)
     finally:
-        await asyncio.to_thread(mailbox.close)
+        # Not a polite LOGOUT from another thread: a thread may still be blocked in IDLE on
+        # this connection, would read the LOGOUT's answer, and leave the logout waiting for
+        # the socket time-out. Shutting the socket down wakes that thread at once.
+        mailbox.abandon()
 
 
 async def read_new_mails(runtime: ServiceRuntime, mailbox: Mailbox) -> int:

@@ -56,10 +56,11 @@ class Mailbox:
         self.uid_validity = int(selected[b"UIDVALIDITY"])
         self._client = client
 
-    def close(self) -> None:
+    def abandon(self) -> None:
+        """Drop the connection without a goodbye; safe while another thread is reading."""
         if self._client is not None:
             with contextlib.suppress(OSError, IMAPClient.Error):
-                self._client.logout()
+                self._client.shutdown()
             self._client = None
 
     def newer_than(self, last_uid: int, limit: int) -> list[Fetched]:
