@@ -66,9 +66,9 @@ def previous_month(today: date) -> Period:
 
 
 def default_period(today: date) -> Period:
-    """The last twelve months up to today."""
-    start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
-    return Period(start, today)
+    """This month and the eleven before it, up to today."""
+    months = today.year * 12 + today.month - 1 - 11
+    return Period(date(months // 12, months % 12 + 1, 1), today)
 
 
 def parse_day(text: str) -> date | None:
