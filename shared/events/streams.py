@@ -141,6 +141,13 @@ NOTIFY_ON_PRIVACY = ConsumerSpec(
     subject="privacy.>",
     filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
+CONSOLE_ON_PRIVACY = ConsumerSpec(
+    service="console",
+    durable="console-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
 # The console's read model: every event of every context, in order (one worker each). One
 # message per fetch: a larger batch waits out the pull's expiry for the rest of the batch when
 # traffic is light, and staff would see an action's result seconds late.
