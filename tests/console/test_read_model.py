@@ -11,9 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.console import handlers
+from services.console import handlers, queries
 from services.console.app import MIGRATIONS, build
 from services.console.domain.freshness import Freshness
+from services.console.domain.paging import Cursor, decode_cursor
 from services.console.handlers import Arrival, project_group
 from services.console.settings import ConsoleSettings
 from shared.db import Pool, create_pool
@@ -189,3 +190,49 @@ async def test_a_burst_of_events_reaches_the_read_model_in_order_with_its_lag_re
     assert freshness.last_event[SPEC.durable] >= events[-1].time
     assert 0 <= lag < timedelta(minutes=5).total_seconds()
     assert freshness.last_event[SPEC.durable] <= datetime.now(UTC)
+
+
+async def test_lists_sorted_by_time_page_on_with_the_cursor_of_a_full_page(pool: Pool) -> None:
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        for i in range(3):
+            at = now - timedelta(minutes=i)
+            await conn.execute(
+                "INSERT INTO needs (need_id, company_id, title, updated_at) "
+                "VALUES ($1, 'c', 'Bedarf', $2)",
+                f"need-{i}",
+                at,
+            )
+            await conn.execute(
+                "INSERT INTO meetings (meeting_id, match_id, need_id, title, starts_at, ends_at, "
+                "updated_at) VALUES ($1, 'm', 'n', 't', $2, $2, $2)",
+                f"mtg-{i}",
+                at,
+            )
+            await conn.execute(
+                "INSERT INTO deliveries (delivery_id, contact_id, channel, status, "
+                "source_event_type, at) VALUES ($1, 'c', 'email', 'failed', 'x', $2)",
+                f"dlv-{i}",
+                at,
+            )
+
+        async def fetch(name: str, cursor: Cursor | None) -> queries.Page:
+            if name == "needs":
+                return await queries.needs(
+                    conn, text="", status="", category="", district="", since=None,
+                    sort=queries.NEED_SORTS["neu"], cursor=cursor, limit=2,
+                )  # fmt: skip
+            if name == "meetings":
+                return await queries.meetings(
+                    conn, status="", venue="", since=None, until=None,
+                    sort=queries.MEETING_SORTS["beginn"], cursor=cursor, limit=2,
+                )  # fmt: skip
+            return await queries.deliveries(conn, status="", cursor=cursor, limit=2)
+
+        seen = {}
+        for name in ("needs", "meetings", "deliveries"):
+            first = await fetch(name, None)
+            assert first.next_cursor is not None
+            second = await fetch(name, decode_cursor(first.next_cursor))
+            seen[name] = (len(first.rows), len(second.rows), second.next_cursor)
+    assert seen == dict.fromkeys(("needs", "meetings", "deliveries"), (2, 1, None))
