@@ -66,13 +66,7 @@ class CalDavServer:
         wait_for_port(self.host, self.port)
 
     def new_calendar(self, name: str) -> str:
-        """Creates a calendar collection of the user (MKCALENDAR); its URL."""
-        url = f"{self.url}/{self.user}/{name}/"
-        response = httpx.request("MKCALENDAR", url, auth=(self.user, self.password), timeout=30)
-        if response.status_code != 201:
-            msg = f"MKCALENDAR {name}: HTTP {response.status_code}"
-            raise RuntimeError(msg)
-        return url
+        return create_calendar(self.url, self.user, self.password, name)
 
     def stop(self) -> None:
         if self.process is None:
@@ -84,3 +78,13 @@ class CalDavServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def create_calendar(base_url: str, user: str, password: str, name: str) -> str:
+    """Creates a calendar collection of the user (MKCALENDAR); its URL."""
+    url = f"{base_url}/{user}/{name}/"
+    response = httpx.request("MKCALENDAR", url, auth=(user, password), timeout=30)
+    if response.status_code != 201:
+        msg = f"MKCALENDAR {name}: HTTP {response.status_code}"
+        raise RuntimeError(msg)
+    return url

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.booking.calendars import repository as calendars
 from services.booking.calendars.repository import CalendarSource
@@ -47,11 +47,12 @@ class CalendarIn(BaseModel):
             raise ValueError("no credentials in the URL: use username and secret_ref")
         return url
 
-    @model_validator(mode="after")
-    def _fits_kind(self) -> Self:
-        if self.write_meetings and self.kind != "caldav":
+    @field_validator("write_meetings")
+    @classmethod
+    def _fits_kind(cls, write: bool, info: ValidationInfo) -> bool:
+        if write and info.data.get("kind") != "caldav":
             raise ValueError("only a caldav calendar can take Werkbank's meetings")
-        return self
+        return write
 
 
 def _settings(request: Request) -> BookingSettings:
