@@ -13,6 +13,7 @@ from services.console.domain.report_exports import to_csv, to_xlsx
 from services.console.domain.reports import (
     FilterError,
     Period,
+    Table,
     TiedProposal,
     bar_chart,
     firsts_among_tied,
@@ -164,7 +165,7 @@ def test_spans_are_reported_in_days() -> None:
 
 
 def test_csv_and_xlsx_carry_every_row_and_defuse_formulas() -> None:
-    table = t.Table("x", "Zustellungen", ("Kanal", "Zugestellt"), [("=HYPERLINK()", 3), ("SMS", 1)])
+    table = Table("x", "Zustellungen", ("Kanal", "Zugestellt"), [("=HYPERLINK()", 3), ("SMS", 1)])
     text = to_csv(table)
     assert text.splitlines() == ["Kanal;Zugestellt", "'=HYPERLINK();3", "SMS;1"]
     book = load_workbook(io.BytesIO(to_xlsx([table, table])))
@@ -178,6 +179,8 @@ def test_csv_and_xlsx_carry_every_row_and_defuse_formulas() -> None:
 
 def test_bar_lengths_are_proportional_to_the_values() -> None:
     chart = bar_chart([("a", 10), ("b", 5), ("c", 0)])
-    widths = [bar["width"] for bar in chart["bars"]]  # type: ignore[index]
+    bars = chart["bars"]
+    assert isinstance(bars, list)
+    widths = [bar["width"] for bar in bars]
     assert widths[0] == 2 * widths[1]
     assert widths[2] == 0
