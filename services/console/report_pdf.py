@@ -28,9 +28,10 @@ def _german(text: str, **kw: object) -> str:
     return german.format(**kw) if kw else german
 
 
-async def render_html(conn: asyncpg.Connection, filters: ReportFilters) -> str:
-    report = await build_report(conn, filters, "category")
-    neutrality = await build_neutrality(conn, filters)
+async def render_html(pool: asyncpg.Pool, filters: ReportFilters) -> str:
+    report, neutrality = await asyncio.gather(
+        build_report(pool, filters, "category"), build_neutrality(pool, filters)
+    )
     method = method_table(neutrality.methods)
     tables = {**report.tables, **neutrality.tables, "method": method}
     return TEMPLATES.get_template("report_pdf.html").render(
@@ -55,8 +56,7 @@ def _pdf(html: str) -> bytes:
 
 
 async def monthly_pdf(pool: asyncpg.Pool, filters: ReportFilters) -> bytes:
-    async with pool.acquire() as conn:
-        html = await render_html(conn, filters)
+    html = await render_html(pool, filters)
     return await asyncio.to_thread(_pdf, html)
 
 
@@ -69,7 +69,7 @@ async def store_last_month(pool: asyncpg.Pool, now: datetime) -> bool:
         try:
             if await repo.has_document(conn, period.first):
                 return False
-            html = await render_html(conn, ReportFilters(period=period))
+            html = await render_html(pool, ReportFilters(period=period))
             pdf = await asyncio.to_thread(_pdf, html)
             stored = await repo.store_document(conn, period.first, pdf)
         finally:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -11,6 +13,8 @@ from services.console import reports_repository as repo
 from services.console.domain import report_tables as t
 from services.console.domain.reports import ReportFilters, Table, bar_chart
 from services.console.web.texts import translate
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -22,17 +26,28 @@ class Neutrality:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def build_report(conn: asyncpg.Connection, f: ReportFilters, group: str) -> t.Report:
-    needs = await repo.need_figures(conn, f, group)
-    meetings = await repo.meeting_figures(conn, f, group)
-    deliveries = await repo.delivery_figures(conn, f)
+async def _read(pool: asyncpg.Pool, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async with pool.acquire() as conn:
+        return await query(conn, *args)
+
+
+async def build_report(pool: asyncpg.Pool, f: ReportFilters, group: str) -> t.Report:
+    """The queries are independent: each runs on a connection of its own, at the same time."""
+    needs, meetings, deliveries, spans, months, feedback = await asyncio.gather(
+        _read(pool, repo.need_figures, f, group),
+        _read(pool, repo.meeting_figures, f, group),
+        _read(pool, repo.delivery_figures, f),
+        _read(pool, repo.need_spans, f),
+        _read(pool, repo.needs_per_month, f),
+        _read(pool, repo.feedback_figures, f),
+    )
     report = t.Report(t.summarize(needs, meetings, deliveries))
     tables = (
         t.needs_table(needs, group),
-        t.spans_table(await repo.need_spans(conn, f)),
-        t.months_table(await repo.needs_per_month(conn, f)),
+        t.spans_table(spans),
+        t.months_table(months),
         t.meetings_table(meetings, group),
-        t.feedback_table(await repo.feedback_figures(conn, f)),
+        t.feedback_table(feedback),
         t.deliveries_table(deliveries),
     )
     report.tables = {table.key: table for table in tables}
@@ -40,15 +55,20 @@ async def build_report(conn: asyncpg.Connection, f: ReportFilters, group: str) -
 
 
 async def build_neutrality(
-    conn: asyncpg.Connection, f: ReportFilters, provider_id: str | None = None
+    pool: asyncpg.Pool, f: ReportFilters, provider_id: str | None = None
 ) -> Neutrality:
     """The public aggregates; with ``provider_id`` that provider's own figures instead."""
-    rows = [dict(r) for r in await repo.exposure(conn, f, provider_id)]
-    methods = await repo.methods(conn, f)
+    shown, met, methods, everyone = await asyncio.gather(
+        _read(pool, repo.proposal_counts, f, provider_id),
+        _read(pool, repo.meeting_counts, f, provider_id),
+        _read(pool, repo.methods, f),
+        _read(pool, repo.providers_of, "" if provider_id else f.category),
+    )
+    rows = t.exposure_rows(shown, met, everyone)
     if provider_id is not None:
         table = t.provider_table(rows)
         return Neutrality({table.key: table}, {}, methods, provider_id, rows)
-    idle = await repo.idle_providers(conn, f)
+    idle = len({p["provider_id"] for p in everyone} - {r["provider_id"] for r in rows})
     table = t.public_table(rows)
     return Neutrality({table.key: table}, t.fairness(rows, idle), methods)
 

@@ -137,57 +137,57 @@ async def choices(conn: asyncpg.Connection) -> dict[str, list[str]]:
     return found
 
 
-async def exposure(
+async def proposal_counts(
     conn: asyncpg.Connection, f: ReportFilters, provider_id: str | None = None
 ) -> list[asyncpg.Record]:
-    """Per provider and category: proposed, first, first among tied, chosen; and meetings."""
-    args: list[Any] = [f.period.start, f.period.end, f.category or None, provider_id]
+    """Per provider and category: proposed, first, tied, first among the tied, chosen."""
     return list(
         await conn.fetch(
-            """WITH shown AS (
-                SELECT provider_id, category, count(*) AS proposed,
-                    count(*) FILTER (WHERE rank = 1) AS first,
-                    count(*) FILTER (WHERE tied) AS tied,
-                    count(*) FILTER (WHERE first_tied) AS first_tied,
-                    count(*) FILTER (WHERE chosen) AS chosen
-                FROM report_proposals
-                WHERE proposed_at >= $1 AND proposed_at < $2
-                  AND ($3::text IS NULL OR category = $3)
-                  AND ($4::text IS NULL OR provider_id = $4)
-                GROUP BY provider_id, category
-            ), met AS (
-                SELECT provider_id, category, count(*) AS meetings
-                FROM report_meetings
-                WHERE starts_at >= $1 AND starts_at < $2 AND status <> 'cancelled'
-                  AND ($3::text IS NULL OR category = $3)
-                  AND ($4::text IS NULL OR provider_id = $4)
-                GROUP BY provider_id, category
-            )
-            SELECT s.provider_id, coalesce(p.name, s.provider_id) AS name, s.category,
-                s.proposed, s.first, s.tied, s.first_tied, s.chosen,
-                coalesce(m.meetings, 0) AS meetings, p.capacity
-            FROM shown s
-            LEFT JOIN met m USING (provider_id, category)
-            LEFT JOIN providers p USING (provider_id)
-            ORDER BY s.category, name""",
-            *args,
+            """SELECT provider_id, category, count(*) AS proposed,
+                count(*) FILTER (WHERE rank = 1) AS first,
+                count(*) FILTER (WHERE tied) AS tied,
+                count(*) FILTER (WHERE first_tied) AS first_tied,
+                count(*) FILTER (WHERE chosen) AS chosen
+            FROM report_proposals
+            WHERE proposed_at >= $1 AND proposed_at < $2
+              AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR provider_id = $4)
+            GROUP BY provider_id, category""",
+            f.period.start,
+            f.period.end,
+            f.category or None,
+            provider_id,
         )
     )
 
 
-async def idle_providers(conn: asyncpg.Connection, f: ReportFilters) -> int:
-    """Providers of the category (or all) never proposed in the period: exposure 0 each."""
-    count = await conn.fetchval(
-        """SELECT count(*) FROM providers p
-        WHERE ($3::text IS NULL OR $3 = ANY(p.categories))
-          AND NOT EXISTS (SELECT 1 FROM report_proposals r WHERE r.provider_id = p.provider_id
-              AND r.proposed_at >= $1 AND r.proposed_at < $2
-              AND ($3::text IS NULL OR r.category = $3))""",
-        f.period.start,
-        f.period.end,
-        f.category or None,
+async def meeting_counts(
+    conn: asyncpg.Connection, f: ReportFilters, provider_id: str | None = None
+) -> list[asyncpg.Record]:
+    """Per provider and category: the meetings not cancelled (the capacity they used)."""
+    return list(
+        await conn.fetch(
+            """SELECT provider_id, category, count(*) AS meetings
+            FROM report_meetings
+            WHERE starts_at >= $1 AND starts_at < $2 AND status <> 'cancelled'
+              AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR provider_id = $4)
+            GROUP BY provider_id, category""",
+            f.period.start,
+            f.period.end,
+            f.category or None,
+            provider_id,
+        )
     )
-    return int(count or 0)
+
+
+async def providers_of(conn: asyncpg.Connection, category: str) -> list[asyncpg.Record]:
+    """Every provider of the category (or all), with name and capacity."""
+    return list(
+        await conn.fetch(
+            "SELECT provider_id, name, capacity FROM providers "
+            "WHERE $1::text IS NULL OR $1 = ANY(categories)",
+            category or None,
+        )
+    )
 
 
 async def methods(conn: asyncpg.Connection, f: ReportFilters) -> list[dict[str, Any]]:

@@ -177,6 +177,26 @@ def summarize(needs: Sequence[Row], meetings: Sequence[Row], deliveries: Sequenc
     )
 
 
+def exposure_rows(
+    shown: Sequence[Row], met: Sequence[Row], providers: Sequence[Row]
+) -> list[dict[str, Any]]:
+    """Proposal counts joined with meetings and each provider's name and capacity."""
+    meetings = {(m["provider_id"], m["category"]): int(m["meetings"]) for m in met}
+    known = {p["provider_id"]: p for p in providers}
+    rows = []
+    for s in shown:
+        provider = known.get(s["provider_id"], {})
+        rows.append(
+            {
+                **s,
+                "name": provider.get("name") or s["provider_id"],
+                "capacity": provider.get("capacity"),
+                "meetings": meetings.get((s["provider_id"], s["category"]), 0),
+            }
+        )
+    return sorted(rows, key=lambda r: (r["category"], r["name"]))
+
+
 def capacity_used(meetings: int, capacity: int | None) -> str:
     return percent(rate(meetings, capacity)) if capacity else ""
 

@@ -32,7 +32,8 @@ CREATE TABLE report_meetings (
     declined     boolean NOT NULL DEFAULT false,
     attendance   text
 );
-CREATE INDEX report_meetings_by_start ON report_meetings (starts_at);
+CREATE INDEX report_meetings_by_start ON report_meetings (starts_at)
+    INCLUDE (provider_id, category, status, attendance, declined);
 CREATE INDEX report_meetings_by_need ON report_meetings (need_id);
 
 CREATE TABLE report_deliveries (
@@ -76,7 +77,9 @@ CREATE TABLE report_proposals (
     chosen      boolean NOT NULL DEFAULT false,
     proposed_at timestamptz NOT NULL
 );
-CREATE INDEX report_proposals_by_time ON report_proposals (proposed_at) INCLUDE (provider_id);
+-- Covering: the neutrality report reads a period's proposals from the index alone.
+CREATE INDEX report_proposals_by_time ON report_proposals (proposed_at)
+    INCLUDE (provider_id, category, rank, tied, first_tied, chosen);
 CREATE INDEX report_proposals_by_need ON report_proposals (need_id);
 
 -- What ranked each run: the tolerance, weights and taxonomy version in force.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -64,9 +65,11 @@ def _language(request: Request) -> str:
 
 
 async def _context(request: Request, filters: ReportFilters, group: str) -> dict[str, Any]:
-    async with runtime_of(request).pool.acquire() as conn:
-        report = await build_report(conn, filters, group)
-        neutrality = await build_neutrality(conn, filters)
+    pool = runtime_of(request).pool
+    report, neutrality = await asyncio.gather(
+        build_report(pool, filters, group), build_neutrality(pool, filters)
+    )
+    async with pool.acquire() as conn:
         choices = await repo.choices(conn)
         documents = await repo.documents(conn)
     tables = {**report.tables, **neutrality.tables, "method": method_table(neutrality.methods)}
@@ -182,8 +185,7 @@ async def neutrality_page(request: Request) -> Response:
         filters, _group = _filters(request)
     except _BadFilterError as exc:
         return _problem(exc)
-    async with runtime_of(request).pool.acquire() as conn:
-        neutrality = await build_neutrality(conn, filters)
+    neutrality = await build_neutrality(runtime_of(request).pool, filters)
     return page(
         request,
         "report_neutrality.html",
@@ -206,7 +208,7 @@ async def provider_report(request: Request, provider_id: str) -> Response:
         name = await repo.provider_name(conn, provider_id)
         if name is None:
             raise HTTPException(404, f"no provider {provider_id}")
-        neutrality = await build_neutrality(conn, filters, provider_id)
+    neutrality = await build_neutrality(runtime_of(request).pool, filters, provider_id)
     return page(
         request,
         "report_provider.html",
