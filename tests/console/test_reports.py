@@ -141,7 +141,7 @@ async def test_filters_in_the_url_change_the_figures_and_the_page_passes_axe(
     assert [row[0] for row in sms[1:]] == ["SMS"]
 
     problem = await page.request.get(f"{base}/berichte?von=gestern")
-    assert problem.status == 400
+    assert problem.status == 422
     assert (await problem.json())["errors"][0]["field"] == "von"
 
 

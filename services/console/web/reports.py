@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from services.console import reports_repository as repo
@@ -25,7 +26,6 @@ from services.console.reports import build_neutrality, build_report, charts, met
 from services.console.web.render import page
 from services.console.web.session import session_of
 from services.console.web.texts import translate
-from shared.problems import problem_response
 from shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -35,29 +35,23 @@ def _today() -> date:
     return datetime.now(UTC).astimezone(BERLIN).date()
 
 
-def _filters(request: Request) -> tuple[ReportFilters, str]:
+def _invalid(field_name: str, message: str) -> RequestValidationError:
+    """A 422 problem naming the query parameter, like every other bad input."""
+    return RequestValidationError(
+        [{"loc": ("query", field_name), "msg": message, "type": "value_error"}]
+    )
+
+
+def report_filters(request: Request) -> tuple[ReportFilters, str]:
     params = dict(request.query_params)
     try:
         filters = read_filters(params, _today())
     except FilterError as exc:
-        raise _bad_filter(exc) from exc
-    group = repo.GROUPS.get(params.get("nach", ""), "category")
-    return filters, group
+        raise _invalid(exc.field, str(exc)) from exc
+    return filters, repo.GROUPS.get(params.get("nach", ""), "category")
 
 
-class _BadFilterError(HTTPException):
-    def __init__(self, field_name: str, detail: str) -> None:
-        super().__init__(400, detail)
-        self.field = field_name
-
-
-def _bad_filter(exc: FilterError) -> _BadFilterError:
-    return _BadFilterError(exc.field, str(exc))
-
-
-def _problem(exc: _BadFilterError) -> Response:
-    error = {"field": exc.field, "loc": ["query", exc.field], "message": exc.detail}
-    return problem_response(400, exc.detail, errors=[error])
+Filters = Annotated[tuple[ReportFilters, str], Depends(report_filters)]
 
 
 def _language(request: Request) -> str:
@@ -93,11 +87,8 @@ def _param_of(group: str) -> str:
 
 
 @router.get("/berichte")
-async def reports_page(request: Request) -> Response:
-    try:
-        filters, group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+async def reports_page(request: Request, chosen: Filters) -> Response:
+    filters, group = chosen
     return page(request, "reports.html", await _context(request, filters, group))
 
 
@@ -118,12 +109,9 @@ def _download(body: bytes, media: str, name: str) -> Response:
 
 @router.get("/berichte/export.csv")
 async def export_csv(
-    request: Request, tabelle: Annotated[str, Query(max_length=30)] = "needs"
+    request: Request, chosen: Filters, tabelle: Annotated[str, Query(max_length=30)] = "needs"
 ) -> Response:
-    try:
-        filters, group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+    filters, group = chosen
     context = await _context(request, filters, group)
     [table] = _export_tables(context, tabelle or "needs")
     lang = _language(request)
@@ -133,11 +121,8 @@ async def export_csv(
 
 
 @router.get("/berichte/export.xlsx")
-async def export_xlsx(request: Request) -> Response:
-    try:
-        filters, group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+async def export_xlsx(request: Request, chosen: Filters) -> Response:
+    filters, group = chosen
     context = await _context(request, filters, group)
     lang = _language(request)
     body = report_exports.to_xlsx(context["tables"].values(), lambda s: translate(s, lang))
@@ -150,28 +135,22 @@ def _month(text: str) -> date:
     try:
         return date.fromisoformat(text + "-01")
     except ValueError as exc:
-        raise _BadFilterError("monat", "Der Monat ist unlesbar (JJJJ-MM).") from exc
+        raise _invalid("monat", "Der Monat ist unlesbar (JJJJ-MM).") from exc
 
 
 @router.get("/berichte/monatsbericht.pdf")
 async def monthly_report(
-    request: Request, monat: Annotated[str, Query(max_length=7)] = ""
+    request: Request, chosen: Filters, monat: Annotated[str, Query(max_length=7)] = ""
 ) -> Response:
-    try:
-        first = _month(monat) if monat else month_of(_today()).first
-        filters, _group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+    first = _month(monat) if monat else month_of(_today()).first
+    filters = chosen[0]
     pdf = await monthly_pdf(runtime_of(request).pool, filters.for_month(month_of(first)))
     return _download(pdf, "application/pdf", f"monatsbericht-{first:%Y-%m}.pdf")
 
 
 @router.get("/berichte/archiv/{month}.pdf")
 async def stored_report(request: Request, month: str) -> Response:
-    try:
-        first = _month(month)
-    except _BadFilterError as exc:
-        return _problem(exc)
+    first = _month(month)
     async with runtime_of(request).pool.acquire() as conn:
         pdf = await repo.document(conn, first)
     if pdf is None:
@@ -180,11 +159,8 @@ async def stored_report(request: Request, month: str) -> Response:
 
 
 @router.get("/berichte/neutralitaet")
-async def neutrality_page(request: Request) -> Response:
-    try:
-        filters, _group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+async def neutrality_page(request: Request, chosen: Filters) -> Response:
+    filters, _group = chosen
     neutrality = await build_neutrality(runtime_of(request).pool, filters)
     return page(
         request,
@@ -199,11 +175,8 @@ async def neutrality_page(request: Request) -> Response:
 
 
 @router.get("/berichte/anbieter/{provider_id}")
-async def provider_report(request: Request, provider_id: str) -> Response:
-    try:
-        filters, _group = _filters(request)
-    except _BadFilterError as exc:
-        return _problem(exc)
+async def provider_report(request: Request, provider_id: str, chosen: Filters) -> Response:
+    filters, _group = chosen
     async with runtime_of(request).pool.acquire() as conn:
         name = await repo.provider_name(conn, provider_id)
         if name is None:
