@@ -2,11 +2,11 @@
 into RSVP state, and the slot search with providers' own calendars.
 
 Replies: 500 meetings are booked, then 1000 REPLY mails (ACCEPTED or TENTATIVE, in the four
-clients' formats) are APPENDed to a fresh pymap mailbox; the figure is the rate at which one
-replica's reply loop (``read_new_mails``, as ``reply_loop`` calls it) turns them into answers,
-moves them and advances the cursor. The baseline, in the same run, fetches the same mails from
-the same server in the same batches and parses each calendar object: IMAP and parsing, no
-database.
+clients' formats) are APPENDed to a fresh folder of the stack's pymap; the figure is the rate
+at which one replica's reply loop (``read_new_mails``, as ``reply_loop`` calls it) turns them
+into answers, moves them and advances the cursor. The baseline, in the same run, fetches the
+same mails from the same server in the same batches and parses each calendar object: IMAP and
+parsing, no database.
 
 Slot search: a venue with 10 rooms booked solid at one meeting in three for a year, providers
 with 50 busy blocks a week from their own calendars (expanded by ``busy_times``) in the busy
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
@@ -54,7 +52,6 @@ from shared.migrations import migrate, migrations_for
 from shared.service import ServiceRuntime
 from tests.booking.test_booking_flow import match_accepted
 from tests.support.imip_samples import Answer, mail
-from werkbank.imap import ImapServer
 from werkbank.stack import StackInfo
 
 MEETINGS = 500
@@ -63,18 +60,20 @@ SECRET = b"bench"
 ORGANIZER = "werkbank@wirtschaftsfoerderung-dortmund.de"
 
 
-def reply_settings(stack: StackInfo, imap: ImapServer, schema: str) -> BookingSettings:
+def reply_settings(stack: StackInfo, schema: str) -> BookingSettings:
     return BookingSettings(
         nats_url=stack.nats_url,
         database_url=stack.database_url,  # type: ignore[arg-type]
         db_schema=schema,
         rsvp_secret=SecretStr("bench"),
         public_base_url="http://booking.bench",
-        imap_host=imap.host,
-        imap_port=imap.port,
-        imap_user=imap.user,
-        imap_password=SecretStr(imap.password),
+        imap_host=stack.imap_host,
+        imap_port=stack.imap_port,
+        imap_user=stack.imap_user,
+        imap_password=SecretStr(stack.imap_password),
         imap_tls=False,
+        imap_folder=f"{schema}-in",
+        imap_processed_folder=f"{schema}-done",
         minimum_notice_hours=1,
         horizon_days=365,
     )
@@ -110,11 +109,18 @@ async def book_meetings(pool: asyncpg.Pool, settings: BookingSettings) -> list[b
     return mails
 
 
-def deliver(imap: ImapServer, mails: list[bytes]) -> None:
-    with IMAPClient(imap.host, port=imap.port, ssl=False) as client:
-        client.login(imap.user, imap.password)
+def imap_client(stack: StackInfo) -> IMAPClient:
+    client = IMAPClient(stack.imap_host, port=stack.imap_port, ssl=False, timeout=60)
+    client.login(stack.imap_user, stack.imap_password)
+    return client
+
+
+def deliver(stack: StackInfo, folder: str, mails: list[bytes]) -> None:
+    """Into a folder of its own on the stack's IMAP server (pymap)."""
+    with imap_client(stack) as client:
+        client.create_folder(folder)
         for raw in mails:
-            client.append("INBOX", raw)
+            client.append(folder, raw)
 
 
 async def reply_rate(stack: StackInfo) -> tuple[float, float, dict[str, int]]:
@@ -123,23 +129,17 @@ async def reply_rate(stack: StackInfo) -> tuple[float, float, dict[str, int]]:
     conn = await asyncpg.connect(stack.database_url)
     await migrate(conn, schema, migrations_for(build().migrations))
     await conn.close()
-    with tempfile.TemporaryDirectory() as folder:
-        imap = ImapServer(Path(folder) / "imap.log")
-        imap.start()
-        try:
-            settings = reply_settings(stack, imap, schema)
-            pool = await create_pool(stack.database_url, schema, max_size=4)
-            try:
-                mails = await book_meetings(pool, settings)
-                await asyncio.to_thread(deliver, imap, mails)
-                baseline = await asyncio.to_thread(raw_rate, imap, settings, len(mails))
-                rate = await booking_rate(pool, settings, len(mails))
-                async with transaction(pool) as conn:
-                    outcomes = await inbound_repository.outcomes(conn)
-            finally:
-                await pool.close()
-        finally:
-            imap.stop()
+    settings = reply_settings(stack, schema)
+    pool = await create_pool(stack.database_url, schema, max_size=4)
+    try:
+        mails = await book_meetings(pool, settings)
+        await asyncio.to_thread(deliver, stack, settings.imap_folder, mails)
+        baseline = await asyncio.to_thread(raw_rate, stack, settings, len(mails))
+        rate = await booking_rate(pool, settings, len(mails))
+        async with transaction(pool) as conn:
+            outcomes = await inbound_repository.outcomes(conn)
+    finally:
+        await pool.close()
     return rate, baseline, outcomes
 
 
@@ -165,11 +165,10 @@ async def booking_rate(pool: asyncpg.Pool, settings: BookingSettings, expected: 
     return read / elapsed
 
 
-def raw_rate(imap: ImapServer, settings: BookingSettings, expected: int) -> float:
+def raw_rate(stack: StackInfo, settings: BookingSettings, expected: int) -> float:
     """The same mails fetched (read-only) in the same batches and parsed."""
-    with IMAPClient(imap.host, port=imap.port, ssl=False) as client:
-        client.login(imap.user, imap.password)
-        client.select_folder("INBOX", readonly=True)
+    with imap_client(stack) as client:
+        client.select_folder(settings.imap_folder, readonly=True)
         started = time.perf_counter()
         uids = sorted(client.search(["ALL"]))
         read = 0

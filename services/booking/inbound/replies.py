@@ -60,7 +60,7 @@ class Handled:
 
 def key_of(raw: bytes) -> str:
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    return mail_key(headers, raw)  # type: ignore[arg-type]
+    return mail_key(headers, raw)
 
 
 async def handle_mail(
