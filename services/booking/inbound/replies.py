@@ -114,11 +114,10 @@ async def _apply(
     secret: bytes,
     now: datetime,
 ) -> Handled:
-    meeting_id = await inbound_repository.meeting_by_uid(conn, reply.uid)
-    if meeting_id is None:
+    row = await repository.meeting_by_uid(conn, reply.uid)
+    if row is None:
         return Handled("no_meeting")
-    row = await repository.meeting(conn, meeting_id)
-    assert row is not None
+    meeting_id = row["meeting_id"]
     details = MeetingDetails.model_validate(row["details"])
     if reply.organizer != calendar_address(str(details.organizer.email)).lower():
         return Handled("forged_organizer", meeting_id)
