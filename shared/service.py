@@ -13,7 +13,7 @@ import contextlib
 import gc
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,12 +252,21 @@ def serve(blueprint: ServiceBlueprint) -> None:
     )
 
 
-def command_line(build: Callable[[], ServiceBlueprint], argv: list[str] | None = None) -> None:
-    """``<service> run`` serves; ``<service> migrate`` applies the migrations and exits."""
+def command_line(
+    build: Callable[[], ServiceBlueprint],
+    argv: list[str] | None = None,
+    commands: Mapping[str, Callable[[ServiceBlueprint], None]] | None = None,
+) -> None:
+    """``<service> run`` serves; ``<service> migrate`` applies the migrations and exits; a
+    service may add ``commands`` of its own (matching's ``worker``)."""
+    extra = dict(commands or {})
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["run", "migrate"], nargs="?", default="run")
+    parser.add_argument("command", choices=["run", "migrate", *extra], nargs="?", default="run")
     args = parser.parse_args(argv)
     blueprint = build()
+    if args.command in extra:
+        extra[args.command](blueprint)
+        return
     if args.command == "migrate":
         settings = blueprint.settings
         configure_logging(settings.service_name, settings.log_level, json=settings.log_json)

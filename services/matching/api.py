@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.message
 from typing import Annotated, Any
 
@@ -348,11 +347,11 @@ async def batch(
     body: BatchIn, request: Request, response: Response, actor: Staff
 ) -> dict[str, Any]:
     """Start allocating open needs under provider capacity (all open needs by default), as a
-    background job in a worker process; follow it with GET, then commit or cancel it."""
+    background job that a matching worker runs; follow it with GET, then commit or cancel it."""
     runtime = runtime_of(request)
     options = getattr(runtime.settings, "batch_options_per_need", 20)
     async with transaction(runtime.pool) as conn:
-        job_id, inputs = await batch_jobs.start(
+        job_id, total = await batch_jobs.start(
             conn,
             _taxonomy(request),
             _live(request),
@@ -361,12 +360,8 @@ async def batch(
             options,
             actor.subject,
         )
-    task = asyncio.create_task(batch_jobs.supervise(runtime.pool, job_id, inputs))
-    tasks: set[asyncio.Task[None]] = runtime.state.setdefault("batch_tasks", set())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
     response.headers["Location"] = f"{router.prefix}/batch/{job_id}"
-    return {"job_id": job_id, "status": "queued", "total": len(inputs.needs)}
+    return {"job_id": job_id, "status": "queued", "total": total}
 
 
 @router.get("/batch/{job_id}", responses={404: {"description": "no such job"}})

@@ -1,0 +1,211 @@
+"""Runs queued batch jobs: claims one under a lease, computes it in a child process and keeps the
+lease alive with a heartbeat while the child works.
+
+A runner is the matching worker (``werkbank-matching worker``, its own Deployment) or, when no
+worker is configured (``MATCHING_BATCH_IN_API``, the embedded stack), a background task of each
+API replica. When a runner dies its lease runs out and another runner claims the job again; only
+the lease holder can end a job (``repository.settle_batch_job``), so every job ends once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import queue
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.matching import repository
+from services.matching.batch_worker import BatchInputs, run_child
+from services.matching.domain.model import Taxonomy
+from services.matching.service import to_need, to_provider
+from services.matching.settings import MatchingSettings
+from shared.db import transaction
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25  # how often the child's messages are read
+SPAWN = multiprocessing.get_context("spawn")  # no fork of a process with threads and sockets
+
+JOBS_ENDED = Counter(
+    "werkbank_matching_batch_jobs_ended_total",
+    "Batch jobs this runner ended, by how they ended",
+    ["status"],
+)
+JOBS_LOST = Counter(
+    "werkbank_matching_batch_jobs_lost_total",
+    "Batch jobs this runner gave up because another runner took them over (its lease ran out)",
+)
+
+
+@dataclass(frozen=True)
+class Lease:
+    seconds: float
+    max_attempts: int
+    poll_seconds: float
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        return self.seconds / 5  # four heartbeats may fail before another runner takes over
+
+    @classmethod
+    def of(cls, settings: MatchingSettings) -> Lease:
+        return cls(
+            seconds=settings.batch_lease_seconds,
+            max_attempts=settings.batch_max_attempts,
+            poll_seconds=settings.batch_poll_seconds,
+        )
+
+
+def runner_id() -> str:
+    """Names the lease holder: the pod (host name), the process and this start of it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def run_jobs(pool: asyncpg.Pool, lease: Lease, owner: str) -> None:
+    """Claim and run jobs one after another until cancelled."""
+    while True:
+        try:
+            ran = await run_next(pool, lease, owner)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("batch runner failed; trying again", extra={"runner": owner})
+            ran = False
+        if not ran:
+            await asyncio.sleep(lease.poll_seconds)
+
+
+async def run_next(pool: asyncpg.Pool, lease: Lease, owner: str) -> bool:
+    """Run the next claimable job to its end; False when there was none."""
+    async with transaction(pool) as conn:
+        job = await repository.claim_batch_job(conn, owner, lease.seconds, lease.max_attempts)
+    if job is None:
+        return False
+    job_id = job["job_id"]
+    log.info("batch job claimed", extra={"job_id": job_id, "attempt": job["attempts"]})
+    try:
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            inputs = await load_inputs(conn, job["request"])
+    except (LookupError, ValueError) as exc:
+        await _settle(pool, job_id, owner, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        return True
+    await _compute(pool, job_id, owner, inputs, lease)
+    return True
+
+
+async def load_inputs(conn: asyncpg.Connection, request: dict[str, Any]) -> BatchInputs:
+    """What the job computes, as the API saw it when it queued the job: the providers as of
+    the recorded change-log position, scored with the recorded taxonomy and policy."""
+    taxonomy_doc = await repository.taxonomy(conn, request["taxonomy_version"])
+    if taxonomy_doc is None:
+        raise LookupError(f"taxonomy {request['taxonomy_version']} is not known")
+    providers = await repository.providers_as_of(conn, request["provider_seq"])
+    needs = await repository.open_needs(conn, request["need_ids"])  # matched since: left out
+    return BatchInputs(
+        taxonomy=Taxonomy.from_doc(taxonomy_doc),
+        providers=[to_provider(row) for row in providers],
+        needs=[to_need(r["need_id"], r["doc"], r["company"]) for r in needs],
+        blocks={k: frozenset(v) for k, v in request["blocks"].items()},
+        pins=request["pins"],
+        weights=request["weights"],
+        tolerance=request["tolerance"],
+        options_per_need=request["options_per_need"],
+    )
+
+
+async def _compute(
+    pool: asyncpg.Pool, job_id: str, owner: str, inputs: BatchInputs, lease: Lease
+) -> None:
+    messages = SPAWN.Queue()
+    child = SPAWN.Process(target=run_child, args=(inputs, messages), daemon=True)
+    await asyncio.to_thread(child.start)
+    try:
+        await _follow(pool, job_id, owner, child, messages, lease)
+    except asyncio.CancelledError:
+        # The runner stops (SIGTERM): hand the job back now rather than when the lease runs out.
+        async with transaction(pool) as conn:
+            await repository.release_batch_job(conn, job_id, owner)
+        log.info("batch job handed back", extra={"job_id": job_id})
+        raise
+    finally:
+        if child.is_alive():
+            child.terminate()
+        await asyncio.to_thread(child.join, 5)
+
+
+async def _follow(
+    pool: asyncpg.Pool,
+    job_id: str,
+    owner: str,
+    child: Any,
+    messages: multiprocessing.Queue[Any],
+    lease: Lease,
+) -> None:
+    done = 0
+    next_beat = 0.0
+    while True:
+        final = None
+        while final is None:
+            try:
+                kind, value = messages.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progress":
+                done = value
+            else:
+                final = (kind, value)
+        if final is not None:
+            kind, value = final
+            if kind == "done":
+                await _settle(pool, job_id, owner, "ready", result=value)
+            else:
+                await _settle(pool, job_id, owner, "failed", error=value)
+            return
+        if not child.is_alive() and messages.empty():
+            error = f"the batch process ended with exit code {child.exitcode}"
+            await _settle(pool, job_id, owner, "failed", error=error)
+            return
+        if time.monotonic() >= next_beat:
+            async with transaction(pool) as conn:
+                status = await repository.renew_batch_lease(
+                    conn, job_id, owner, done, lease.seconds
+                )
+            if status is None:
+                JOBS_LOST.inc()
+                log.warning("batch job taken over by another runner", extra={"job_id": job_id})
+                return
+            if status == "cancelling":
+                await _settle(pool, job_id, owner, "cancelled")
+                return
+            next_beat = time.monotonic() + lease.heartbeat_seconds
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _settle(
+    pool: asyncpg.Pool,
+    job_id: str,
+    owner: str,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    async with transaction(pool) as conn:
+        ended = await repository.settle_batch_job(
+            conn, job_id, owner, status, result=result, error=error
+        )
+    if ended is None:
+        JOBS_LOST.inc()
+        log.warning("batch job taken over by another runner", extra={"job_id": job_id})
+        return
+    JOBS_ENDED.labels(ended).inc()
+    log.info("batch job ended", extra={"job_id": job_id, "status": ended})
