@@ -8,49 +8,19 @@ same while POST /batch computes in its worker process.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from dataclasses import asdict
 
 import httpx
 
 from bench.common import BenchContext, Figure, percentile
 from services.matching.app import build
 from services.matching.settings import MatchingSettings
-from tests.matching.test_index import needs, providers
+from tests.matching import bulk
 from tests.support.harness import in_process
 
 SIZE = 10_000
 PROBES = 40
-
-
-def _rows() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-    provider_rows = []
-    for p in providers(SIZE, seed=11):
-        doc = asdict(p)
-        doc.update(
-            service_types=[s.value for s in p.service_types],
-            levels=dict(p.levels),
-            capacity=2,
-            booked=0,
-            radius_km=60.0,
-            contacts=[],
-        )
-        provider_rows.append((p.provider_id, json.dumps(doc)))
-    need_rows = []
-    for n in needs(SIZE, seed=13):
-        doc = {
-            "company_id": "co-bench",
-            "title": n.title,
-            "description": n.description,
-            "categories": list(n.categories),
-            "service_type": n.service_type.value,
-            "budget_max": n.budget_max,
-            "provider_kinds": ["it_provider", "mentor"],
-        }
-        need_rows.append((n.need_id, "co-bench", json.dumps(doc)))
-    return provider_rows, need_rows
 
 
 async def _timed(client: httpx.AsyncClient, method: str, path: str) -> float:
@@ -75,21 +45,8 @@ async def run(context: BenchContext) -> list[Figure]:
         static_token_enabled=True,
         db_schema=f"bench_batch_{uuid.uuid4().hex[:6]}",
     )
-    provider_rows, need_rows = _rows()
-    company = {"name": "Bench", "postcode": "44137", "city": "Dortmund", "languages": ["de", "tr"]}
     async with in_process(build(settings)) as first, first.runtime.pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO companies (company_id, doc) VALUES ('co-bench', $1::text::jsonb)",
-            json.dumps(company),
-        )
-        await conn.executemany(
-            "INSERT INTO providers (provider_id, doc) VALUES ($1, $2::text::jsonb)",
-            provider_rows,
-        )
-        await conn.executemany(
-            "INSERT INTO needs (need_id, company_id, doc) VALUES ($1, $2, $3::text::jsonb)",
-            need_rows,
-        )
+        await bulk.insert(conn, SIZE)
     async with in_process(build(settings)) as service, service.client("bench") as client:
         quiet = [await _probe(client, i) for i in range(PROBES)]
         started = time.perf_counter()

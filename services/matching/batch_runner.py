@@ -10,12 +10,12 @@ the lease holder can end a job (``repository.settle_batch_job``), so every job e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import queue
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -87,19 +87,71 @@ async def run_jobs(pool: asyncpg.Pool, lease: Lease, owner: str) -> None:
 async def run_next(pool: asyncpg.Pool, lease: Lease, owner: str) -> bool:
     """Run the next claimable job to its end; False when there was none."""
     async with transaction(pool) as conn:
-        job = await repository.claim_batch_job(conn, owner, lease.seconds, lease.max_attempts)
-    if job is None:
+        claimed = await repository.claim_batch_job(conn, owner, lease.seconds, lease.max_attempts)
+    if claimed is None:
         return False
-    job_id = job["job_id"]
-    log.info("batch job claimed", extra={"job_id": job_id, "attempt": job["attempts"]})
+    job = Claimed(claimed["job_id"], owner)
+    log.info("batch job claimed", extra={"job_id": job.job_id, "attempt": claimed["attempts"]})
+    work = asyncio.create_task(_work(pool, job, claimed["request"]))
+    beat = asyncio.create_task(_keep_lease(pool, job, lease))
+    try:
+        await asyncio.wait({work, beat}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # The runner stops (SIGTERM): hand the job back now rather than when the lease runs out.
+        await _stop(work, beat)
+        async with transaction(pool) as conn:
+            await repository.release_batch_job(conn, job.job_id, owner)
+        log.info("batch job handed back", extra={"job_id": job.job_id})
+        raise
+    if work.done():
+        await _stop(beat)
+        work.result()  # its errors are the runner's
+        return True
+    await _stop(work)  # the heartbeat ended: staff cancelled, or another runner has the job
+    if beat.result() == "cancelling":
+        await _settle(pool, job, "cancelled")
+    else:
+        JOBS_LOST.inc()
+        log.warning("batch job taken over by another runner", extra={"job_id": job.job_id})
+    return True
+
+
+@dataclass
+class Claimed:
+    job_id: str
+    owner: str
+    done: int = 0  # needs scored so far, as the child process reports
+
+
+async def _stop(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _keep_lease(pool: asyncpg.Pool, job: Claimed, lease: Lease) -> str | None:
+    """The heartbeat, from the claim on (while the inputs load and the child starts too).
+    Returns once the job is to be cancelled, or None once another runner holds it."""
+    while True:
+        async with transaction(pool) as conn:
+            status = await repository.renew_batch_lease(
+                conn, job.job_id, job.owner, job.done, lease.seconds
+            )
+        if status != "running":
+            return status
+        await asyncio.sleep(lease.heartbeat_seconds)
+
+
+async def _work(pool: asyncpg.Pool, job: Claimed, request: dict[str, Any]) -> None:
     try:
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            inputs = await load_inputs(conn, job["request"])
+            inputs = await load_inputs(conn, request)
     except (LookupError, ValueError) as exc:
-        await _settle(pool, job_id, owner, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
-        return True
-    await _compute(pool, job_id, owner, inputs, lease)
-    return True
+        await _settle(pool, job, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        return
+    await _compute(pool, job, inputs)
 
 
 async def load_inputs(conn: asyncpg.Connection, request: dict[str, Any]) -> BatchInputs:
@@ -122,36 +174,26 @@ async def load_inputs(conn: asyncpg.Connection, request: dict[str, Any]) -> Batc
     )
 
 
-async def _compute(
-    pool: asyncpg.Pool, job_id: str, owner: str, inputs: BatchInputs, lease: Lease
-) -> None:
+async def _compute(pool: asyncpg.Pool, job: Claimed, inputs: BatchInputs) -> None:
     messages = SPAWN.Queue()
     child = SPAWN.Process(target=run_child, args=(inputs, messages), daemon=True)
-    await asyncio.to_thread(child.start)
+    # Shielded: a cancel while the child starts must not leave a started child unwatched.
+    starting = asyncio.ensure_future(asyncio.to_thread(child.start))
     try:
-        await _follow(pool, job_id, owner, child, messages, lease)
-    except asyncio.CancelledError:
-        # The runner stops (SIGTERM): hand the job back now rather than when the lease runs out.
-        async with transaction(pool) as conn:
-            await repository.release_batch_job(conn, job_id, owner)
-        log.info("batch job handed back", extra={"job_id": job_id})
-        raise
+        await asyncio.shield(starting)
+        await _follow(pool, job, child, messages)
     finally:
+        with contextlib.suppress(Exception):
+            await starting
         if child.is_alive():
             child.terminate()
         await asyncio.to_thread(child.join, 5)
 
 
 async def _follow(
-    pool: asyncpg.Pool,
-    job_id: str,
-    owner: str,
-    child: Any,
-    messages: multiprocessing.Queue[Any],
-    lease: Lease,
+    pool: asyncpg.Pool, job: Claimed, child: Any, messages: multiprocessing.Queue[Any]
 ) -> None:
-    done = 0
-    next_beat = 0.0
+    """Read the child's progress until its result or failure, and record how the job ended."""
     while True:
         final = None
         while final is None:
@@ -160,40 +202,26 @@ async def _follow(
             except queue.Empty:
                 break
             if kind == "progress":
-                done = value
+                job.done = value
             else:
                 final = (kind, value)
         if final is not None:
             kind, value = final
             if kind == "done":
-                await _settle(pool, job_id, owner, "ready", result=value)
+                await _settle(pool, job, "ready", result=value)
             else:
-                await _settle(pool, job_id, owner, "failed", error=value)
+                await _settle(pool, job, "failed", error=value)
             return
         if not child.is_alive() and messages.empty():
             error = f"the batch process ended with exit code {child.exitcode}"
-            await _settle(pool, job_id, owner, "failed", error=error)
+            await _settle(pool, job, "failed", error=error)
             return
-        if time.monotonic() >= next_beat:
-            async with transaction(pool) as conn:
-                status = await repository.renew_batch_lease(
-                    conn, job_id, owner, done, lease.seconds
-                )
-            if status is None:
-                JOBS_LOST.inc()
-                log.warning("batch job taken over by another runner", extra={"job_id": job_id})
-                return
-            if status == "cancelling":
-                await _settle(pool, job_id, owner, "cancelled")
-                return
-            next_beat = time.monotonic() + lease.heartbeat_seconds
         await asyncio.sleep(POLL_SECONDS)
 
 
 async def _settle(
     pool: asyncpg.Pool,
-    job_id: str,
-    owner: str,
+    job: Claimed,
     status: str,
     *,
     result: dict[str, Any] | None = None,
@@ -201,11 +229,11 @@ async def _settle(
 ) -> None:
     async with transaction(pool) as conn:
         ended = await repository.settle_batch_job(
-            conn, job_id, owner, status, result=result, error=error
+            conn, job.job_id, job.owner, status, result=result, error=error
         )
     if ended is None:
         JOBS_LOST.inc()
-        log.warning("batch job taken over by another runner", extra={"job_id": job_id})
+        log.warning("batch job taken over by another runner", extra={"job_id": job.job_id})
         return
     JOBS_ENDED.labels(ended).inc()
-    log.info("batch job ended", extra={"job_id": job_id, "status": ended})
+    log.info("batch job ended", extra={"job_id": job.job_id, "status": ended})
