@@ -103,9 +103,9 @@ async def run_next(pool: asyncpg.Pool, lease: Lease, owner: str) -> bool:
             await repository.release_batch_job(conn, job.job_id, owner)
         log.info("batch job handed back", extra={"job_id": job.job_id})
         raise
-    if work.done():
+    if work.done() or job.ended:  # the heartbeat may notice the end before the work returns
         await _stop(beat)
-        work.result()  # its errors are the runner's
+        await work  # its errors are the runner's
         return True
     await _stop(work)  # the heartbeat ended: staff cancelled, or another runner has the job
     if beat.result() == "cancelling":
@@ -121,6 +121,7 @@ class Claimed:
     job_id: str
     owner: str
     done: int = 0  # needs scored so far, as the child process reports
+    ended: bool = False  # this runner recorded how the job ended
 
 
 async def _stop(*tasks: asyncio.Task[Any]) -> None:
@@ -235,5 +236,6 @@ async def _settle(
         JOBS_LOST.inc()
         log.warning("batch job taken over by another runner", extra={"job_id": job.job_id})
         return
+    job.ended = True
     JOBS_ENDED.labels(ended).inc()
     log.info("batch job ended", extra={"job_id": job.job_id, "status": ended})

@@ -17,7 +17,7 @@ from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Need, Provider, Taxonomy
 
-PROGRESS_EVERY = 250  # needs
+PROGRESS_EVERY = 100  # needs
 PARENT_CHECK_SECONDS = 1.0
 
 

@@ -78,7 +78,7 @@ async def test_a_worker_killed_mid_job_is_replaced_and_the_job_ends_once(
                 seen.update(await job_of(api, job_id))
                 return seen["status"] == "running" and held_by(seen, first) and seen["done"] > 0
 
-            await eventually(computing_in_first, timeout=120, interval=0.05)
+            await eventually(computing_in_first, timeout=300, interval=0.05)
             lost_lease = seen["lease_owner"]
             first.kill()
             killed_at = await job_of(api, job_id)
@@ -92,7 +92,7 @@ async def test_a_worker_killed_mid_job_is_replaced_and_the_job_ends_once(
                 finished.update(await job_of(api, job_id))
                 return finished["status"] not in {"queued", "running"}
 
-            await eventually(ready, timeout=180, interval=0.2)
+            await eventually(ready, timeout=300, interval=0.2)
             assert finished["status"] == "ready", finished
             assert held_by(finished, second), "the second worker took the job over"
             assert finished["attempts"] == 2
@@ -138,7 +138,7 @@ async def test_a_stopping_worker_hands_its_job_back_and_a_cancel_reaches_the_nex
                 job = await job_of(api, job_id)
                 return job["status"] == "running" and held_by(job, first)
 
-            await eventually(claimed_by_first, timeout=120, interval=0.05)
+            await eventually(claimed_by_first, timeout=300, interval=0.05)
             first.stop()  # SIGTERM: the job is handed back at once, not when the lease runs out
             assert (await job_of(api, job_id))["status"] == "queued"
 
@@ -148,14 +148,14 @@ async def test_a_stopping_worker_hands_its_job_back_and_a_cancel_reaches_the_nex
                 job = await job_of(api, job_id)
                 return job["status"] == "running" and held_by(job, second)
 
-            await eventually(claimed_by_second, timeout=120, interval=0.05)
+            await eventually(claimed_by_second, timeout=300, interval=0.05)
             cancelled = await staff.post(f"/api/matching/batch/{job_id}/cancel")
             assert cancelled.json()["status"] == "cancelling"
 
             async def over() -> bool:
                 return bool((await job_of(api, job_id))["status"] == "cancelled")
 
-            await eventually(over, timeout=60)
+            await eventually(over, timeout=120)
             assert (await staff.post(f"/api/matching/batch/{job_id}/commit")).status_code == 409
     finally:
         first.stop()
