@@ -33,13 +33,21 @@ WHERE NOT pg_try_advisory_xact_lock(key)
 """
 # Merged per resource in the database (range_agg joins touching spans): a fully booked room
 # day comes back as one row instead of one per meeting.
+# Booking's own allocations, and the times busy in the providers' own calendars.
 _BUSY = """
 SELECT resource_id, lower(merged) AS starts, upper(merged) AS ends
 FROM (
-    SELECT r.resource_id, unnest(range_agg(a.span)) AS merged
-    FROM allocations a JOIN resources r USING (resource_key)
-    WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
-    GROUP BY r.resource_id
+    SELECT resource_id, unnest(range_agg(span)) AS merged
+    FROM (
+        SELECT r.resource_id, a.span
+        FROM allocations a JOIN resources r USING (resource_key)
+        WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
+        UNION ALL
+        SELECT 'provider:' || b.provider_id, b.span
+        FROM provider_busy b
+        WHERE b.provider_id = ANY($4::text[]) AND b.span && tstzrange($2, $3)
+    ) AS spans
+    GROUP BY resource_id
 ) AS busy
 """
 _INSERT_MEETING = """
@@ -147,7 +155,8 @@ async def busy(
     conn: asyncpg.Connection, resource_ids: list[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     result: dict[str, list[tuple[datetime, datetime]]] = {}
-    for row in await conn.fetch(_BUSY, resource_ids, since, until):
+    providers = [r.removeprefix("provider:") for r in resource_ids if r.startswith("provider:")]
+    for row in await conn.fetch(_BUSY, resource_ids, since, until, providers):
         result.setdefault(row["resource_id"], []).append((row["starts"], row["ends"]))
     return result
 
