@@ -15,13 +15,14 @@ import logging
 import multiprocessing
 import os
 import queue
+import resource
 import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.matching import repository
 from services.matching.batch_worker import BatchInputs, run_child
@@ -39,6 +40,10 @@ JOBS_ENDED = Counter(
     "werkbank_matching_batch_jobs_ended_total",
     "Batch jobs this runner ended, by how they ended",
     ["status"],
+)
+CHILD_PEAK_RSS = Gauge(
+    "werkbank_matching_batch_child_peak_rss_bytes",
+    "The highest peak memory of any batch child process of this runner so far",
 )
 JOBS_LOST = Counter(
     "werkbank_matching_batch_jobs_lost_total",
@@ -189,6 +194,8 @@ async def _compute(pool: asyncpg.Pool, job: Claimed, inputs: BatchInputs) -> Non
         if child.is_alive():
             child.terminate()
         await asyncio.to_thread(child.join, 5)
+        # Linux counts ru_maxrss of the waited-for children in KiB (what sizes the worker pod).
+        CHILD_PEAK_RSS.set(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 
 
 async def _follow(
