@@ -243,10 +243,15 @@ def create_app(blueprint: ServiceBlueprint) -> FastAPI:
 def serve(blueprint: ServiceBlueprint) -> None:
     settings = blueprint.settings
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    serve_app(create_app(blueprint), settings, settings.http_port)
+
+
+def serve_app(app: FastAPI, settings: ServiceSettings, port: int) -> None:
+    """Run an ASGI app under uvicorn until SIGTERM, then shut it down gracefully."""
     uvicorn.run(
-        create_app(blueprint),
+        app,
         host=settings.http_host,
-        port=settings.http_port,
+        port=port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
     )

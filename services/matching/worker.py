@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from services.matching.batch_runner import Lease, run_jobs, runner_id
@@ -19,6 +18,7 @@ from services.matching.settings import MatchingSettings
 from shared.db import create_pool, ping
 from shared.http import create_http_app
 from shared.logging import configure_logging, redact_every_handler
+from shared.service import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,4 @@ def create_worker_app(settings: MatchingSettings) -> FastAPI:
 
 def serve_worker(settings: MatchingSettings) -> None:
     configure_logging(f"{settings.service_name}-worker", settings.log_level, json=settings.log_json)
-    uvicorn.run(
-        create_worker_app(settings),
-        host=settings.http_host,
-        port=settings.worker_http_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-    )
+    serve_app(create_worker_app(settings), settings, settings.worker_http_port)
