@@ -48,6 +48,7 @@ from services.booking.inbound.mailbox import Mailbox
 from services.booking.settings import BookingSettings
 from shared.db import create_pool, transaction
 from shared.events.base import wrap
+from shared.events.booking import MeetingDetails
 from shared.migrations import migrate, migrations_for
 from shared.service import ServiceRuntime
 from tests.booking.test_booking_flow import match_accepted
@@ -92,9 +93,9 @@ async def book_meetings(pool: asyncpg.Pool, settings: BookingSettings) -> list[b
             outcomes = await service.book_group(
                 conn, "bench", envelopes[at : at + 100], settings, SECRET, now
             )
-        booked += [o for o in outcomes if isinstance(o, service.MeetingDetails)]
-    assert len(booked) == MEETINGS, [o for o in booked if not hasattr(o, "meeting_id")][:3]
-    mails = []
+        booked += [o for o in outcomes if isinstance(o, MeetingDetails)]
+    assert len(booked) == MEETINGS
+    mails: list[bytes] = []
     for n, details in enumerate(booked):
         for attendee in details.attendees:
             answer = Answer(
