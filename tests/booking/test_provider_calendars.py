@@ -7,7 +7,7 @@ import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -200,6 +200,20 @@ EXDATE;TZID=Europe/Berlin:{free_day:%Y%m%d}T060000
         [calendar] = answers.json()["provider_calendars"]
         assert calendar["provider_id"] == provider
         assert calendar["stale"] is False
+
+        later = datetime.combine(free_day, time(14), tzinfo=BERLIN)
+        moved = await staff.post(
+            f"/api/booking/meetings/{confirmed.meeting.meeting_id}/reschedule",
+            json={"start": later.isoformat()},
+        )
+        assert moved.status_code == 200, moved.text
+
+        async def updated() -> bool:
+            async with httpx.AsyncClient(auth=auth) as dav:
+                text = (await dav.get(copy_url)).text
+            return "SEQUENCE:1" in text and f"{free_day:%Y%m%d}T140000" in text
+
+        await eventually(updated)
 
         cancelled = await staff.post(
             f"/api/booking/meetings/{confirmed.meeting.meeting_id}/cancel", json={}
