@@ -141,7 +141,10 @@ async def proposals(
 
 async def runs_of(conn: asyncpg.Connection, need_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT * FROM runs WHERE $1 = ANY(need_ids) ORDER BY requested_at DESC LIMIT 20", need_id
+        # Containment, not ``= ANY``: only that can use the GIN index on need_ids.
+        "SELECT * FROM runs WHERE need_ids @> ARRAY[$1]::text[] ORDER BY requested_at DESC "
+        "LIMIT 20",
+        need_id,
     )
     return [dict(r) for r in rows]
 
