@@ -144,6 +144,13 @@ NOTIFY_ON_PRIVACY = ConsumerSpec(
     subject="privacy.>",
     filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
+CONSOLE_ON_PRIVACY = ConsumerSpec(
+    service="console",
+    durable="console-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
 # The console's read model: every event of every context, gathered into one transaction per
 # group of the events in flight (group commit), applied in stream order. Fetched in batches with
 # a short wait: a batch that does not fill holds its events back at most ``pull_timeout``, so
