@@ -61,6 +61,8 @@ async def purge_stream(
     except NotFoundError:
         return 0
     deleted = 0
+    if state.messages == 0:  # a stream never written to has first_seq 0, which get_msg refuses
+        return 0
     for start in range(state.first_seq, state.last_seq + 1, _CHUNK):
         seqs = range(start, min(start + _CHUNK, state.last_seq + 1))
         messages = await asyncio.gather(*(_get(client, stream, seq) for seq in seqs))
