@@ -42,6 +42,8 @@ FROM (
     GROUP BY r.resource_id
 ) AS busy
 """
+# The same, leaving out one meeting's own allocations (and held options): the times it may move to.
+_BUSY_EXCEPT = _BUSY.replace("WHERE a.live", "WHERE a.live AND a.meeting_id <> $4")
 _INSERT_MEETING = """
 INSERT INTO meetings (meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details)
 VALUES ($1, $2, $3, 0, 'confirmed', $4, $5, $6::text::jsonb)
@@ -146,8 +148,23 @@ async def try_lock_resources(conn: asyncpg.Connection, keys: list[int]) -> set[i
 async def busy(
     conn: asyncpg.Connection, resource_ids: list[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, datetime]]]:
+    return _by_resource(await conn.fetch(_BUSY, resource_ids, since, until))
+
+
+async def busy_except(
+    conn: asyncpg.Connection,
+    resource_ids: list[str],
+    since: datetime,
+    until: datetime,
+    meeting_id: str,
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """``busy``, as if the meeting ``meeting_id`` had released its slot and held options."""
+    return _by_resource(await conn.fetch(_BUSY_EXCEPT, resource_ids, since, until, meeting_id))
+
+
+def _by_resource(rows: list[asyncpg.Record]) -> dict[str, list[tuple[datetime, datetime]]]:
     result: dict[str, list[tuple[datetime, datetime]]] = {}
-    for row in await conn.fetch(_BUSY, resource_ids, since, until):
+    for row in rows:
         result.setdefault(row["resource_id"], []).append((row["starts"], row["ends"]))
     return result
 
