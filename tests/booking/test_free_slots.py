@@ -57,7 +57,8 @@ async def test_free_slots_skip_the_providers_day_off_other_meetings_and_closed_d
             start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
             assert not overlaps(start - padding, end + padding, other.start, other.end), slot
         moved = await staff.post(
-            f"/api/booking/meetings/{first.meeting_id}/reschedule", json={"start": slots[1]["start"]}
+            f"/api/booking/meetings/{first.meeting_id}/reschedule",
+            json={"start": slots[1]["start"]},
         )
         assert moved.status_code == 200, moved.text
 
