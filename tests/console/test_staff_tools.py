@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.console.browser import check_page
 from tests.console.conftest import TOKEN
@@ -40,17 +40,23 @@ def iso_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-async def match_and_accept(page: Page, base: str, need_id: str) -> str:
-    """Match the need again and accept its first proposal; the first proposal's provider id."""
+async def first_proposal(page: Page, base: str, need_id: str) -> tuple[Locator, str]:
+    """Match the need again: its first proposal and that proposal's provider id."""
     await page.goto(f"{base}/bedarfe/{need_id}")
     await page.get_by_role("button", name="Neu abgleichen").click()
     first = page.locator("section.proposal[data-rank='1']")
     await expect(first).to_be_visible()
     href = await first.locator("h3 a").get_attribute("href")
     assert href is not None
+    return first, href.rsplit("/", 1)[-1]
+
+
+async def match_and_accept(page: Page, base: str, need_id: str) -> str:
+    """Match the need again and accept its first proposal; the first proposal's provider id."""
+    first, provider_id = await first_proposal(page, base, need_id)
     await first.get_by_role("button", name="Vorschlag annehmen").click()
     await expect(page.locator("#flash")).to_be_visible()
-    return href.rsplit("/", 1)[-1]
+    return provider_id
 
 
 async def test_a_booked_meeting_shows_in_its_week_and_the_audit_trail_names_who_did_what(
@@ -125,12 +131,7 @@ async def test_an_accepted_match_without_a_free_slot_is_listed_for_attention(
     base = console_url(services)
     await wait_for_sample(stack, services, sample)
     need_id = list(sample["needs"])[1]
-    await page.goto(f"{base}/bedarfe/{need_id}")
-    await page.get_by_role("button", name="Neu abgleichen").click()
-    first = page.locator("section.proposal[data-rank='1']")
-    href = await first.locator("h3 a").get_attribute("href")
-    assert href is not None
-    provider_id = href.rsplit("/", 1)[-1]
+    first, provider_id = await first_proposal(page, base, need_id)
     availability = (
         f"{services['booking'].base_url}/api/booking/providers/{provider_id}/availability"
     )
@@ -146,7 +147,8 @@ async def test_an_accepted_match_without_a_free_slot_is_listed_for_attention(
                     stack,
                     services,
                     "SELECT count(*) > 0 FROM {s}.dead_letters WHERE state = 'open' "
-                    "AND reason LIKE 'no free slot%' AND original_body LIKE '%' || $1 || '%'",
+                    "AND reason LIKE '%no free slot within%' "
+                    "AND original_body LIKE '%' || $1 || '%'",
                     need_id,
                 )
 
@@ -172,12 +174,7 @@ async def test_staff_block_a_provider_replay_a_run_and_confirm_a_previewed_batch
     base = console_url(services)
     await wait_for_sample(stack, services, sample)
     need_id = list(sample["needs"])[2]
-    await page.goto(f"{base}/bedarfe/{need_id}")
-    await page.get_by_role("button", name="Neu abgleichen").click()
-    first = page.locator("section.proposal[data-rank='1']")
-    href = await first.locator("h3 a").get_attribute("href")
-    assert href is not None
-    blocked = href.rsplit("/", 1)[-1]
+    _, blocked = await first_proposal(page, base, need_id)
 
     await page.get_by_role("button", name="Anbieter festsetzen oder ausschließen").click()
     await expect(page.locator("#error-summary")).to_contain_text("Bitte einen Anbieter angeben.")

@@ -78,26 +78,23 @@ async def _labels(
     }
 
 
+def _job_failed(request: Request, exc: ApiError | ServiceUnavailableError) -> Response:
+    if isinstance(exc, ServiceUnavailableError):
+        context: dict[str, Any] = {"unavailable": exc.service}
+        status = 503
+    else:
+        context, status = {"problem": exc.problem}, exc.problem.status
+    return page(request, "batch.html", {"step": "job", "job": None, **context}, status_code=status)
+
+
 @router.get("/batch/{job_id}")
 async def batch_job(request: Request, job_id: str) -> Response:
     try:
         job = await services_of(request).call(
             "matching", "GET", f"/api/matching/batch/{job_id}", token_for(request)
         )
-    except ServiceUnavailableError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"step": "job", "job": None, "unavailable": exc.service},
-            status_code=503,
-        )
-    except ApiError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"step": "job", "job": None, "problem": exc.problem},
-            status_code=exc.problem.status,
-        )
+    except (ApiError, ServiceUnavailableError) as exc:
+        return _job_failed(request, exc)
     result = job.get("result") or {}
     assignments = result.get("assignments", [])
     unassigned = result.get("unassigned", [])
@@ -126,20 +123,8 @@ async def _settle(request: Request, job_id: str, action: str, message: str) -> R
         await services_of(request).call(
             "matching", "POST", f"/api/matching/batch/{job_id}/{action}", token_for(request)
         )
-    except ServiceUnavailableError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"step": "job", "job": None, "unavailable": exc.service},
-            status_code=503,
-        )
-    except ApiError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"step": "job", "job": None, "problem": exc.problem},
-            status_code=exc.problem.status,
-        )
+    except (ApiError, ServiceUnavailableError) as exc:
+        return _job_failed(request, exc)
     return flash_and_redirect(request, f"/batch/{job_id}", _text(request, message))
 
 

@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 _OPEN = """
 WITH found AS MATERIALIZED (
     SELECT event_id, dead_lettered_at, reason, original_body FROM dead_letters
-    WHERE state = 'open' AND consumer = $1 AND reason LIKE 'no free slot%'
+    WHERE state = 'open' AND consumer = $1 AND reason LIKE '%no free slot within%'
 )
 SELECT f.event_id::text AS event_id, f.dead_lettered_at, f.reason,
        f.original_body::jsonb -> 'data' -> 'need' ->> 'need_id' AS need_id,
@@ -30,7 +30,7 @@ FROM found f ORDER BY f.dead_lettered_at DESC LIMIT 200
 """
 _COUNT = """
 SELECT count(*) FROM dead_letters
-WHERE state = 'open' AND consumer = $1 AND reason LIKE 'no free slot%'
+WHERE state = 'open' AND consumer = $1 AND reason LIKE '%no free slot within%'
 """
 
 
