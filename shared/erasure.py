@@ -33,6 +33,19 @@ async def _nothing(_: asyncpg.Connection, __: ErasureSubject) -> dict[str, int]:
     return {}
 
 
+async def hold_the_outbox(conn: asyncpg.Connection) -> None:
+    """Wait for every transaction that wrote to the outbox (and for the relay) to end, and keep
+    new writes and relay rounds out until the erasure commits.
+
+    Without it an event naming the person, written by a transaction still open when the scrub
+    reads the outbox, would commit afterwards and be published with the person's data. EXCLUSIVE
+    conflicts with the writers' ROW EXCLUSIVE and the relay's ROW SHARE (``FOR UPDATE``) but not
+    with plain reads. A writer that holds a row the erasure needs and then waits here is a
+    deadlock that PostgreSQL breaks by aborting one side; both are redelivered and retried.
+    """
+    await conn.execute("LOCK TABLE outbox IN EXCLUSIVE MODE")
+
+
 def subject_of(event: ErasureRequested) -> ErasureSubject:
     return ErasureSubject(
         request_id=event.request_id,
@@ -48,7 +61,7 @@ async def handle_erasure(
     service: str,
     schema: str,
     consumer: str,
-    own_stream: str,
+    own_stream: str | None,
     envelope: Envelope[ErasureRequested],
     own_steps: ServiceErasure = _nothing,
     more_streams: tuple[str, ...] = (),
@@ -57,15 +70,15 @@ async def handle_erasure(
     done: list[ErasureCompleted] = []
 
     async def effect(conn: asyncpg.Connection) -> None:
+        await hold_the_outbox(conn)
         subject = subject_of(envelope.data)
         rows = await own_steps(conn, subject)
         for table, count in (await erase_from_schema(conn, schema, subject)).items():
             rows[table] = rows.get(table, 0) + count
         # Inside the transaction: if the commit fails, the redelivery scans again (deleting is
         # idempotent) while the terms can still be found in the schema.
-        streams = await purge_streams(
-            client, (own_stream, DEADLETTER_STREAM.name, *more_streams), subject, service=service
-        )
+        own = (own_stream, DEADLETTER_STREAM.name) if own_stream else ()
+        streams = await purge_streams(client, (*own, *more_streams), subject, service=service)
         completed = ErasureCompleted(
             request_id=envelope.data.request_id,
             service=service,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -309,10 +309,17 @@ _TECHNICAL = frozenset({"outbox", "inbox", "schema_migrations", "received_events
 
 
 async def rows_about(
-    conn: asyncpg.Connection, schema: str, contact_ids: frozenset[str]
+    conn: asyncpg.Connection,
+    schema: str,
+    contact_ids: frozenset[str],
+    own_terms: Callable[[asyncpg.Connection, ErasureSubject], Awaitable[object]] | None = None,
 ) -> dict[str, list[Any]]:
-    """Access (Art. 15): every row of the schema that names the contacts, as JSON, per table."""
+    """Access (Art. 15): every row of the schema that names the contacts, as JSON, per table.
+
+    ``own_terms`` adds the terms only the service knows (from columns rather than JSON)."""
     subject = ErasureSubject("export", contact_ids)
+    if own_terms is not None:
+        await own_terms(conn, subject)
     await find_terms(conn, schema, subject)
     values = subject.search_values()
     found: dict[str, list[Any]] = {}

@@ -36,6 +36,20 @@ class RetentionRule:
     """Run in order with ``$1`` = the age (an interval); the last one's row count is reported."""
 
 
+AUDIT_RECORDS = RetentionRule(
+    "audit_records",
+    400,
+    (
+        # The audit log refuses every DELETE but the retention job's, and that only of rows
+        # older than this cut-off (shared migration 0004).
+        "SELECT set_config('werkbank.audit_purge_before', (now() - $1::interval)::text, true)",
+        "DELETE FROM audit_log WHERE recorded_at < now() - $1::interval",
+    ),
+)
+"""Staff actions: 400 days by default, like the AUDIT stream (a year of reviews and a month's
+grace); the office sets its own with ``<P>RETENTION_DAYS='{"audit_records": N}'``."""
+
+
 def _rows(status: str) -> int:
     parts = status.split()
     return int(parts[-1]) if parts and parts[-1].isdigit() else 0
@@ -67,14 +81,16 @@ async def run_retention(
 
 
 async def retention_loop(runtime: ServiceRuntime, rules: Sequence[RetentionRule]) -> None:
+    """The service's rules and the audit log's, every ``retention_interval_seconds``."""
     settings = runtime.settings
+    every = (*rules, AUDIT_RECORDS)
     while True:
         purged = await run_retention(
-            runtime.pool, runtime.name, settings.schema_name, rules, settings.retention_days
+            runtime.pool, runtime.name, settings.schema_name, every, settings.retention_days
         )
         if purged:
             log.info("retention round", extra={"purged": purged})
         await asyncio.sleep(settings.retention_interval_seconds)
 
 
-__all__ = ["PURGED", "RetentionRule", "retention_loop", "run_retention"]
+__all__ = ["AUDIT_RECORDS", "PURGED", "RetentionRule", "retention_loop", "run_retention"]

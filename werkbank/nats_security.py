@@ -20,8 +20,9 @@ What a service needs, and why:
   consumer's subject, and to the ``MAX_DELIVERIES`` advisory of its own consumer.
 
 The console (a read model) subscribes to every context's events through its own durable
-consumers and publishes nothing but its own dead letters; replaying a dead letter is an
-operator's act and uses the ops connection (``CONSOLE_REPLAY_NATS_URL``).
+consumers and publishes nothing but its own dead letters and its answers to privacy requests
+(it has no stream of its own to clean; the others clean the dead letters); replaying a dead
+letter is an operator's act and uses the ops connection (``CONSOLE_REPLAY_NATS_URL``).
 
 The ops user may do anything (stream backups, ``werkbank dead-letters --replay``).
 """
@@ -40,6 +41,7 @@ from shared.events.streams import (
     BOOKING_ON_PRIVACY,
     BOOKING_STREAM,
     CONSOLE_CONSUMERS,
+    CONSOLE_ON_PRIVACY,
     DEADLETTER_STREAM,
     MATCHING_ON_BOOKING,
     MATCHING_ON_PRIVACY,
@@ -73,14 +75,14 @@ CONSUMERS: Final[Mapping[str, tuple[ConsumerSpec, ...]]] = {
     "matching": (MATCHING_ON_BOOKING, MATCHING_ON_PRIVACY),
     "booking": (BOOKING_ON_MATCHING, BOOKING_ON_PRIVACY),
     "notify": (NOTIFY_ON_BOOKING, NOTIFY_ON_PRIVACY),
-    "console": CONSOLE_CONSUMERS,
+    "console": (*CONSOLE_CONSUMERS, CONSOLE_ON_PRIVACY),
 }
 # What each service publishes on the PRIVACY stream: matching asks, every service answers.
 PRIVACY_SUBJECTS: Final[Mapping[str, tuple[str, ...]]] = {
     "matching": ("privacy.>",),
     "booking": ("privacy.erasure.completed", "privacy.export.assembled"),
     "notify": ("privacy.erasure.completed", "privacy.export.assembled"),
-    "console": (),
+    "console": ("privacy.erasure.completed", "privacy.export.assembled"),
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+from werkbank.caldav import CalDavServer
 from werkbank.idp import CONSOLE_CLIENT_ID, OidcProvider
 from werkbank.imap import ImapServer
 from werkbank.nats_security import OPS_USER, SERVICES, server_config
@@ -36,6 +37,8 @@ DATABASE = "werkbank"
 STATE_FILE = Path("var/stack.json")
 # Where booking listens under `make up` (werkbank.cli); a test on another port sets its own.
 BOOKING_PUBLIC_BASE_URL = "http://127.0.0.1:8082"
+# The name (not the value) under which booking knows the stack's CalDAV password.
+LOCAL_CALDAV_SECRET_REF = "local-caldav"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class StackInfo:
     imap_port: int = 0
     imap_user: str = ""
     imap_password: str = ""
+    # A provider's own CalDAV calendar server (Radicale); booking knows its password as the
+    # calendar secret "local-caldav".
+    caldav_url: str = ""
+    caldav_user: str = ""
+    caldav_password: str = ""
 
     @property
     def ops_nats_url(self) -> str:
@@ -102,6 +110,10 @@ class StackInfo:
                     "BOOKING_IMAP_PASSWORD": self.imap_password,
                     "BOOKING_IMAP_TLS": "false",
                 }
+            if self.caldav_url:
+                env["BOOKING_CALENDAR_SECRETS"] = json.dumps(
+                    {LOCAL_CALDAV_SECRET_REF: self.caldav_password}
+                )
         if prefix == "NOTIFY_":
             env |= {
                 "NOTIFY_SMTP_HOST": self.smtp_host,
@@ -234,6 +246,7 @@ class EmbeddedStack:
         self.smtp = SmtpSink(self.root / "mail")
         self.sms = SmsSink(self.root / "sms" / "messages.jsonl")
         self.imap = ImapServer(self.root / "imap.log")
+        self.caldav = CalDavServer(self.root / "caldav")
         self.idp = OidcProvider()
         self.info: StackInfo | None = None
 
@@ -245,6 +258,7 @@ class EmbeddedStack:
             self.smtp.start()
             self.sms.start()
             self.imap.start()
+            self.caldav.start()
             self.idp.start()
         except BaseException:
             self.stop()
@@ -263,6 +277,9 @@ class EmbeddedStack:
             imap_port=self.imap.port,
             imap_user=self.imap.user,
             imap_password=self.imap.password,
+            caldav_url=self.caldav.url,
+            caldav_user=self.caldav.user,
+            caldav_password=self.caldav.password,
             oidc_issuer=self.idp.issuer,
             oidc_clients=dict(self.idp.client_secrets),
             oidc_users={
@@ -278,7 +295,8 @@ class EmbeddedStack:
         return self.info
 
     def stop(self) -> None:
-        for part in (self.idp, self.imap, self.sms, self.smtp, self.nats, self.postgres):
+        parts = (self.idp, self.caldav, self.imap, self.sms, self.smtp, self.nats, self.postgres)
+        for part in parts:
             try:
                 part.stop()
             except Exception:

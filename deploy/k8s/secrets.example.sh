@@ -75,7 +75,9 @@ booking_args=(
   --from-literal=BOOKING_RSVP_SECRET="$(rand)"
 )
 # Replies to invitations over IMAP (iMIP), if a mailbox is given; the password only here.
-for name in BOOKING_IMAP_HOST BOOKING_IMAP_USER BOOKING_IMAP_PASSWORD; do
+# Providers' calendar passwords, a JSON object by reference name ({"acme-dav": "…"}); staff
+# register a calendar with the name, never the password.
+for name in BOOKING_IMAP_HOST BOOKING_IMAP_USER BOOKING_IMAP_PASSWORD BOOKING_CALENDAR_SECRETS; do
   if [[ -n "${!name:-}" ]]; then booking_args+=(--from-literal="$name=${!name}"); fi
 done
 kubectl -n "$NS" create secret generic werkbank-booking "${booking_args[@]}"

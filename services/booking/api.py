@@ -19,6 +19,8 @@ from services.booking import (
     repository,
     service,
 )
+from services.booking.calendars import repository as calendars_repository
+from services.booking.calendars.api import with_warning
 from services.booking.inbound import repository as inbound_repository
 from services.booking.settings import BookingSettings
 from shared import audit
@@ -85,7 +87,8 @@ async def meetings_needing_attention(
 async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The attendees' answers to the current version of the meeting (an answer from before a
     move no longer counts), every answer given, by link or from a calendar client, and the new
-    times attendees proposed from their calendar clients (COUNTER)."""
+    times attendees proposed from their calendar clients (COUNTER). ``provider_calendars``
+    says whether the providers' own calendars were current when last fetched (``stale``)."""
     async with transaction(runtime_of(request).pool) as conn:
         row = await repository.meeting(conn, meeting_id)
         if row is None:
@@ -97,6 +100,9 @@ async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[
             "current": await followup_repository.current_answers(conn, meeting_id),
             "history": await followup_repository.answer_history(conn, meeting_id),
             "proposals": await inbound_repository.proposals(conn, meeting_id),
+            "provider_calendars": [
+                with_warning(row) for row in await calendars_repository.of_meeting(conn, meeting_id)
+            ],
         }
 
 

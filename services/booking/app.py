@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.booking import api, attendees_api, handlers, places_api, privacy, retention
+from services.booking.calendars import api as calendars_api
+from services.booking.calendars.loop import calendar_loop, copy_loop
 from services.booking.domain.calendar import public_holidays
 from services.booking.feeds import api as feeds_api
 from services.booking.inbound.loop import reply_loop
@@ -53,9 +55,16 @@ def build(settings: BookingSettings | None = None) -> ServiceBlueprint:
             attendees_api.feedback_router,
             feeds_api.staff_router,
             feeds_api.feed_router,
+            calendars_api.router,
         ],
         on_start=[load_rsvp_secret, load_holidays],
-        background=[handlers.reminder_loop, retention.retention, reply_loop],
+        background=[
+            handlers.reminder_loop,
+            retention.retention,
+            reply_loop,
+            calendar_loop,
+            copy_loop,
+        ],
         title="Werkbank booking",
     )
 

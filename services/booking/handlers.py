@@ -11,6 +11,7 @@ import asyncpg
 from faststream.nats import NatsRouter
 
 from services.booking import service
+from services.booking.calendars.service import refresh_before_booking
 from services.booking.service import MEETINGS
 from services.booking.settings import BookingSettings
 from shared.db import transaction
@@ -56,6 +57,9 @@ async def book_together(
     runtime: ServiceRuntime, envelopes: Sequence[Envelope[MatchAccepted]]
 ) -> list[MeetingDetails | Exception | None]:
     """The events delivered meanwhile, booked in one transaction."""
+    await refresh_before_booking(
+        runtime.pool, _settings(runtime), (e.data.provider.party_id for e in envelopes)
+    )
     async with transaction(runtime.pool) as conn:
         return await service.book_group(
             conn,
@@ -72,6 +76,8 @@ async def book_alone(
 ) -> MeetingDetails | None:
     """One event on its own, as before groups: for the events of a group that failed."""
     booked: list[MeetingDetails] = []
+    provider_id = envelope.data.provider.party_id
+    await refresh_before_booking(runtime.pool, _settings(runtime), [provider_id])
 
     async def effect(conn: asyncpg.Connection) -> None:
         # No per-type counter row here: one hot row serialised every booking (the inbox

@@ -33,17 +33,25 @@ WHERE NOT pg_try_advisory_xact_lock(key)
 """
 # Merged per resource in the database (range_agg joins touching spans): a fully booked room
 # day comes back as one row instead of one per meeting.
+# Booking's own allocations, and the times busy in the providers' own calendars.
 _BUSY = """
 SELECT resource_id, lower(merged) AS starts, upper(merged) AS ends
 FROM (
-    SELECT r.resource_id, unnest(range_agg(a.span)) AS merged
-    FROM allocations a JOIN resources r USING (resource_key)
-    WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
-    GROUP BY r.resource_id
+    SELECT resource_id, unnest(range_agg(span)) AS merged
+    FROM (
+        SELECT r.resource_id, a.span
+        FROM allocations a JOIN resources r USING (resource_key)
+        WHERE a.live AND r.resource_id = ANY($1::text[]) AND a.span && tstzrange($2, $3)
+        UNION ALL
+        SELECT 'provider:' || b.provider_id, b.span
+        FROM provider_busy b
+        WHERE b.provider_id = ANY($4::text[]) AND b.span && tstzrange($2, $3)
+    ) AS spans
+    GROUP BY resource_id
 ) AS busy
 """
 # The same, leaving out one meeting's own allocations (and held options): the times it may move to.
-_BUSY_EXCEPT = _BUSY.replace("WHERE a.live", "WHERE a.live AND a.meeting_id <> $4")
+_BUSY_EXCEPT = _BUSY.replace("WHERE a.live", "WHERE a.live AND a.meeting_id <> $5")
 _INSERT_MEETING = """
 INSERT INTO meetings (meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details)
 VALUES ($1, $2, $3, 0, 'confirmed', $4, $5, $6::text::jsonb)
@@ -148,7 +156,8 @@ async def try_lock_resources(conn: asyncpg.Connection, keys: list[int]) -> set[i
 async def busy(
     conn: asyncpg.Connection, resource_ids: list[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, datetime]]]:
-    return _by_resource(await conn.fetch(_BUSY, resource_ids, since, until))
+    providers = _providers(resource_ids)
+    return _by_resource(await conn.fetch(_BUSY, resource_ids, since, until, providers))
 
 
 async def busy_except(
@@ -159,7 +168,15 @@ async def busy_except(
     meeting_id: str,
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     """``busy``, as if the meeting ``meeting_id`` had released its slot and held options."""
-    return _by_resource(await conn.fetch(_BUSY_EXCEPT, resource_ids, since, until, meeting_id))
+    providers = _providers(resource_ids)
+    return _by_resource(
+        await conn.fetch(_BUSY_EXCEPT, resource_ids, since, until, providers, meeting_id)
+    )
+
+
+def _providers(resource_ids: list[str]) -> list[str]:
+    """The providers among the resources, whose own calendars also count as busy."""
+    return [r.removeprefix("provider:") for r in resource_ids if r.startswith("provider:")]
 
 
 def _by_resource(rows: list[asyncpg.Record]) -> dict[str, list[tuple[datetime, datetime]]]:

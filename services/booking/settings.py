@@ -72,6 +72,27 @@ class BookingSettings(ServiceSettings):
     )
     imap_batch: int = Field(default=200, ge=1, le=5000)
 
+    calendar_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Passwords of providers' calendars by reference name (a JSON object); "
+        "a registration names its reference, never the password",
+    )
+    calendar_refresh_seconds: float = Field(
+        default=900.0, gt=0, description="How often each provider's calendar is fetched"
+    )
+    calendar_max_age_seconds: float = Field(
+        default=300.0, ge=0, description="Before booking, a calendar older than this is fetched"
+    )
+    calendar_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for one calendar server"
+    )
+    calendar_max_bytes: int = Field(
+        default=5_000_000, ge=10_000, description="Largest calendar answer read"
+    )
+    calendar_poll_seconds: float = Field(
+        default=10.0, gt=0, description="How often the background loops look for work"
+    )
+
     @property
     def links_base(self) -> str:
         """The base of attendee links (relative before start-up has checked the setting)."""

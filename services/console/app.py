@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 
-from services.console import api, handlers, replay
+from services.console import api, handlers, privacy, replay
 from services.console.clients import Services
 from services.console.domain.freshness import Freshness
 from services.console.settings import ConsoleSettings
@@ -67,7 +67,7 @@ def build(settings: ConsoleSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings,
         migrations=MIGRATIONS,
-        consumers=handlers.consumers,
+        consumers=lambda runtime: [*handlers.consumers(runtime), *privacy.consumers(runtime)],
         routers=api.routers,
         on_start=[open_clients],
         on_stop=[close_clients],

@@ -51,7 +51,7 @@ def _check_categories(taxonomy: Taxonomy, codes: list[str]) -> None:
     unknown = taxonomy.unknown(tuple(codes))
     if unknown:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "field": "categories",
                 "message": f"unknown categories: {', '.join(unknown)}",
@@ -109,7 +109,7 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> di
     async with transaction(runtime_of(request).pool) as conn:
         if await repository.company(conn, body.company_id) is None:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 {"field": "company_id", "message": f"unknown company {body.company_id}"},
             )
         created = await repository.upsert_need(
@@ -280,7 +280,7 @@ async def import_records(
     body = await request.body()
     if len(body) > MAX_IMPORT_BYTES:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            status.HTTP_413_CONTENT_TOO_LARGE,
             f"an import may hold at most {MAX_IMPORT_BYTES // 1_000_000} MB",
         )
     content_type = request.headers.get("content-type", "")
@@ -290,7 +290,7 @@ async def import_records(
         records = imports.records_from_csv(text) if is_csv else imports.records_from_json(text)
         parsed = imports.validate(kind, records)
     except imports.UnreadableFileError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"message": str(exc)}) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": str(exc)}) from exc
     taxonomy = _taxonomy(request)
     for number, (identifier, model) in enumerate(parsed.rows, start=1):
         unknown = taxonomy.unknown(tuple(getattr(model, "categories", ())))
@@ -305,7 +305,7 @@ async def import_records(
             )
     if parsed.errors:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "message": "nothing was imported",
                 "errors": parsed.errors,
@@ -337,7 +337,7 @@ async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: An
         )
     if await repository.company(conn, doc["company_id"]) is None:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "message": "nothing was imported",
                 "errors": [

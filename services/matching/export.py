@@ -19,22 +19,24 @@ INSERT INTO export_requests (request_id, contact_ids, requested_by, requested_at
 VALUES ($1, $2, $3, $4)
 """
 _STORE_PART = """
-INSERT INTO export_parts (request_id, service, records, assembled_at)
-SELECT $1, $2, $3::text::jsonb, $4
+INSERT INTO export_parts (request_id, service, records, assembled_at, part, parts)
+SELECT $1, $2, $3::text::jsonb, $4, $5, $6
 WHERE EXISTS (SELECT 1 FROM export_requests WHERE request_id = $1)
-ON CONFLICT (request_id, service) DO NOTHING
+ON CONFLICT (request_id, service, part) DO NOTHING
 """
 _REQUEST = """
 SELECT request_id, contact_ids, requested_by, requested_at FROM export_requests
 WHERE request_id = $1
 """
-_PARTS = (
-    "SELECT service, records::text AS records, assembled_at FROM export_parts WHERE request_id = $1"
-)
+_PARTS = """
+SELECT service, records::text AS records, part, parts FROM export_parts
+WHERE request_id = $1 ORDER BY service, part
+"""
 SERVICE_NAMES_DE = {
     "matching": "Vermittlung",
     "booking": "Terminbuchung",
     "notify": "Benachrichtigungen",
+    "console": "Verwaltungskonsole",
 }
 
 
@@ -60,7 +62,13 @@ async def request_export(
 
 async def store_part(conn: asyncpg.Connection, part: ExportAssembled) -> None:
     await conn.execute(
-        _STORE_PART, part.request_id, part.service, json.dumps(part.records), part.assembled_at
+        _STORE_PART,
+        part.request_id,
+        part.service,
+        json.dumps(part.records),
+        part.assembled_at,
+        part.part,
+        part.parts,
     )
 
 
@@ -68,14 +76,20 @@ async def assembled(conn: asyncpg.Connection, request_id: str) -> dict[str, Any]
     request = await conn.fetchrow(_REQUEST, request_id)
     if request is None:
         return None
-    parts = {
-        row["service"]: json.loads(row["records"]) for row in await conn.fetch(_PARTS, request_id)
-    }
+    services: dict[str, dict[str, list[Any]]] = {}
+    pieces: dict[str, tuple[int, int]] = {}
+    for row in await conn.fetch(_PARTS, request_id):
+        tables = services.setdefault(row["service"], {})
+        for table, rows in json.loads(row["records"]).items():
+            tables.setdefault(table, []).extend(rows)
+        seen, _ = pieces.get(row["service"], (0, 0))
+        pieces[row["service"]] = (seen + 1, row["parts"])
+    whole = {service for service, (seen, parts) in pieces.items() if seen >= parts}
     return {
         **dict(request),
-        "status": "done" if set(ERASING_SERVICES) <= set(parts) else "assembling",
-        "waiting_for": sorted(set(ERASING_SERVICES) - set(parts)),
-        "services": parts,
+        "status": "done" if set(ERASING_SERVICES) <= whole else "assembling",
+        "waiting_for": sorted(set(ERASING_SERVICES) - whole),
+        "services": {service: services[service] for service in sorted(whole)},
     }
 
 

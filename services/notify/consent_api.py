@@ -33,7 +33,7 @@ def _number(raw: str, field: str) -> str:
         return e164(raw)
     except InvalidNumberError:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {"field": field, "message": "not a valid phone number"},
         ) from None
 
@@ -88,12 +88,12 @@ async def inbound_sms(request: Request) -> dict[str, bool]:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong webhook secret")
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "message too large")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "message too large")
     try:
         sender, text = _inbound(body, request.headers.get("content-type", ""))
     except (ValueError, UnicodeDecodeError):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, {"field": "body", "message": "unreadable"}
+            status.HTTP_422_UNPROCESSABLE_CONTENT, {"field": "body", "message": "unreadable"}
         ) from None
     if not consent.is_stop(text):
         return {"withdrawn": False}

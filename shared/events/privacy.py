@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.events.base import Event
 
-ERASING_SERVICES = ("matching", "booking", "notify")
+ERASING_SERVICES = ("matching", "booking", "notify", "console")
 """The services that must confirm each erasure and export before it counts as done."""
 
 
@@ -68,6 +68,10 @@ class ExportAssembled(Event):
     service: str
     records: dict[str, list[dict[str, Any]]] = Field(description="Rows per table, as JSON")
     assembled_at: AwareDatetime
+    # A large history travels in several parts, each well below the consumers' and the NATS
+    # server's payload limits; the export is whole when all ``parts`` of every service are in.
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
 
 
 PrivacyEvent = Annotated[

@@ -141,15 +141,25 @@ NOTIFY_ON_PRIVACY = ConsumerSpec(
     subject="privacy.>",
     filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
-# The console's read model: every event of every context, in order (one worker each). One
-# message per fetch: a larger batch waits out the pull's expiry for the rest of the batch when
-# traffic is light, and staff would see an action's result seconds late.
+CONSOLE_ON_PRIVACY = ConsumerSpec(
+    service="console",
+    durable="console-on-privacy",
+    stream=PRIVACY_STREAM,
+    subject="privacy.>",
+    filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
+)
+# The console's read model: every event of every context. One message per fetch (a larger
+# batch waits out the pull's expiry for the rest of the batch when traffic is light, and staff
+# would see an action's result seconds late), but many workers: the console gathers the events
+# in flight into one transaction each, applied in stream order (group commit).
+_CONSOLE_WORKERS = 32
 CONSOLE_ON_MATCHING = ConsumerSpec(
     service="console",
     durable="console-on-matching",
     stream=MATCHING_STREAM,
     subject="matching.>",
     batch_size=1,
+    workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_BOOKING = ConsumerSpec(
     service="console",
@@ -157,6 +167,7 @@ CONSOLE_ON_BOOKING = ConsumerSpec(
     stream=BOOKING_STREAM,
     subject="booking.>",
     batch_size=1,
+    workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_NOTIFY = ConsumerSpec(
     service="console",
@@ -164,6 +175,7 @@ CONSOLE_ON_NOTIFY = ConsumerSpec(
     stream=NOTIFY_STREAM,
     subject="notify.>",
     batch_size=1,
+    workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_DEADLETTER = ConsumerSpec(
     service="console",
@@ -171,6 +183,7 @@ CONSOLE_ON_DEADLETTER = ConsumerSpec(
     stream=DEADLETTER_STREAM,
     subject="deadletter.>",
     batch_size=1,
+    workers=_CONSOLE_WORKERS,
 )
 # The audit trail across services: every staff action each service recorded.
 CONSOLE_ON_AUDIT = ConsumerSpec(

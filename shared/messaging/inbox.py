@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +47,18 @@ async def handle_once(
 async def handled(conn: asyncpg.Connection, consumer: str, event_ids: list[UUID]) -> set[UUID]:
     """The events of ``event_ids`` this consumer has already handled."""
     return {row["event_id"] for row in await conn.fetch(_HANDLED, consumer, event_ids)}
+
+
+async def claim_new(
+    conn: asyncpg.Connection, consumer: str, envelopes: Sequence[Envelope[Any]]
+) -> set[UUID]:
+    """Claim every event not handled before, in one round trip; returns those claimed now.
+
+    A concurrent claim of the same event waits for the other transaction and is then left out."""
+    rows = await conn.fetch(
+        _CLAIM_MANY, consumer, [e.id for e in envelopes], [e.type for e in envelopes]
+    )
+    return {row["event_id"] for row in rows}
 
 
 async def claim_all(

@@ -1,4 +1,4 @@
-"""The three services in this process, on their own schemas, for the privacy tests."""
+"""The four services in this process, on their own schemas, for the privacy tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 
 from services.booking.app import build as build_booking
 from services.booking.settings import BookingSettings
+from services.console.app import build as build_console
+from services.console.settings import ConsoleSettings
 from services.matching.app import build as build_matching
 from services.matching.settings import MatchingSettings
 from services.notify.app import build as build_notify
@@ -56,7 +58,16 @@ async def services(stack: StackInfo) -> AsyncIterator[dict[str, RunningService]]
         "notify": build_notify(settings["notify"]),  # type: ignore[arg-type]
     }
     async with AsyncExitStack() as running:
-        yield {
+        started = {
             name: await running.enter_async_context(in_process(blueprint))
             for name, blueprint in blueprints.items()
         }
+        console = ConsoleSettings(
+            **common,  # type: ignore[arg-type]
+            db_schema=f"priv_console_{suffix}",
+            matching_url=started["matching"].base_url,
+            booking_url=started["booking"].base_url,
+            notify_url=started["notify"].base_url,
+        )
+        started["console"] = await running.enter_async_context(in_process(build_console(console)))
+        yield started

@@ -17,6 +17,7 @@ import pytest
 from shared.events.base import wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
+from shared.events.privacy import ERASING_SERVICES
 from tests.matching.sample import PROVIDERS
 from tests.privacy.conftest import TOKEN
 from tests.privacy.search import columns_mentioning, messages_mentioning
@@ -183,7 +184,15 @@ async def test_an_erased_contact_is_found_nowhere_in_any_schema_or_stream(
 
         await eventually(dead_lettered, timeout=30)
     conn: asyncpg.Connection = await asyncpg.connect(stack.database_url)
+    console = services["console"].runtime.settings.schema_name
     try:
+
+        async def in_the_read_model() -> bool:
+            found = await columns_mentioning(conn, terms)
+            wanted = {f"{console}.attendees.email", f"{console}.dead_letters.original_body"}
+            return wanted <= set(found)
+
+        await eventually(in_the_read_model, timeout=60)
         before = await columns_mentioning(conn, terms)
         assert any(".deliveries." in c for c in before)
         assert any(".meetings." in c for c in before)
@@ -205,7 +214,9 @@ async def test_an_erased_contact_is_found_nowhere_in_any_schema_or_stream(
             await eventually(done, timeout=60)
             status = (await staff.get(f"/api/matching/privacy/erasures/{request_id}")).json()
 
-        assert {c["service"] for c in status["confirmations"]} == {"matching", "booking", "notify"}
+        assert {c["service"] for c in status["confirmations"]} == set(ERASING_SERVICES)
+        console_rows = next(c["rows"] for c in status["confirmations"] if c["service"] == "console")
+        assert f"{console}.attendees" in console_rows
         assert await columns_mentioning(conn, terms) == []
         async with nats_client(stack.nats_url) as client:
             assert await messages_mentioning(client, terms) == []

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from services.booking.retention import RULES as BOOKING
 from services.matching.retention import RULES as MATCHING
 from services.notify.retention import RULES
-from shared.retention import run_retention
+from shared.retention import AUDIT_RECORDS, run_retention
 from tests.privacy.test_erasure import arrange_a_meeting, person
 from tests.support.harness import RunningService
 
@@ -110,3 +110,58 @@ async def test_booking_and_matching_purge_only_what_is_older_than_their_limits(
     matching = services["matching"].runtime
     result = await run_retention(matching.pool, "matching", matching.settings.schema_name, MATCHING)
     assert result == {"exports": 0, "closed_needs": 0, "runs": 0, "erasure_requests": 0}
+
+
+_AUDIT = """
+INSERT INTO audit_log (audit_id, recorded_at, actor_subject, actor_name, auth_method, action,
+                       request_id, outcome, http_status)
+VALUES ($1, $2, 'jonas.becker', 'Jonas Becker', 'oidc', 'retention test', 'r', 'succeeded', 200)
+"""
+
+
+async def audit_record(pool: asyncpg.Pool, age: timedelta) -> uuid.UUID:
+    audit_id = uuid.uuid4()
+    await pool.execute(_AUDIT, audit_id, datetime.now(UTC) - age)
+    return audit_id
+
+
+async def test_audit_records_go_after_the_office_s_period_and_stay_append_only_otherwise(
+    services: dict[str, RunningService],
+) -> None:
+    runtime = services["notify"].runtime
+    pool = runtime.pool
+    fresh = await audit_record(pool, timedelta(days=10))
+    month = await audit_record(pool, timedelta(days=40))
+    old = await audit_record(pool, timedelta(days=401))
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await pool.execute("DELETE FROM audit_log WHERE audit_id = $1", old)
+    before = purged("audit_records")
+    result = await run_retention(pool, "notify", runtime.settings.schema_name, (AUDIT_RECORDS,))
+    assert result is not None
+    assert result["audit_records"] >= 1
+    assert purged("audit_records") - before == result["audit_records"]
+    left = {r["audit_id"] for r in await pool.fetch("SELECT audit_id FROM audit_log")}
+    assert old not in left
+    assert {fresh, month} <= left
+
+    # An office with a shorter policy: 30 days, set per kind like every other rule.
+    days = {"audit_records": 30.0}
+    await run_retention(pool, "notify", runtime.settings.schema_name, (AUDIT_RECORDS,), days)
+    left = {r["audit_id"] for r in await pool.fetch("SELECT audit_id FROM audit_log")}
+    assert month not in left
+    assert fresh in left
+    # The cut-off lets the retention job delete old rows only: a fresher one is still refused,
+    # and UPDATE is refused whatever the cut-off.
+    async with pool.acquire() as conn:
+        for statement in (
+            "DELETE FROM audit_log WHERE audit_id = $1",
+            "UPDATE audit_log SET action = 'x' WHERE audit_id = $1",
+        ):
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT set_config('werkbank.audit_purge_before', "
+                    "(now() - interval '20 days')::text, true)"
+                )
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(statement, fresh)

@@ -168,7 +168,7 @@ class BusyIndex:
         starts, ends, ends_so_far = entry
         first = bisect_right(ends_so_far, span[0])  # before it, everything ended by span's start
         last = bisect_left(starts, span[1])
-        return _merged(
+        return merged(
             (max(start, span[0]), min(end, span[1]))
             for start, end in zip(starts[first:last], ends[first:last], strict=True)
             if end > span[0]
@@ -187,7 +187,7 @@ class BusyIndex:
         return self._everyone[resources]
 
 
-def _merged(intervals: Iterable[Interval]) -> list[Interval]:
+def merged(intervals: Iterable[Interval]) -> list[Interval]:
     merged: list[Interval] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
@@ -208,7 +208,7 @@ def all_busy(per_resource: list[list[Interval]]) -> list[Interval]:
     edges = sorted(
         (moment, step)
         for intervals in per_resource
-        for start, end in _merged(intervals)
+        for start, end in merged(intervals)
         for moment, step in ((start, 1), (end, -1))
     )  # at one instant, ends (-1) come before starts: touching spans leave the room free
     full: list[Interval] = []

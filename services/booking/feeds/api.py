@@ -63,12 +63,12 @@ async def feed(token: Annotated[str, Path(max_length=400)], request: Request) ->
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such feed")
         rows = await repository.meetings(conn, claim.kind, claim.subject_id, now - HISTORY)
     text = feeds.feed_ics(
-        f"Digitale Werkbank: {claim.subject_id}", (_feed_meeting(row) for row in rows), now
+        f"Digitale Werkbank: {claim.subject_id}", (feed_meeting(row) for row in rows), now
     )
     return Response(text, media_type="text/calendar; charset=utf-8")
 
 
-def _feed_meeting(row: dict[str, Any]) -> feeds.FeedMeeting:
+def feed_meeting(row: dict[str, Any]) -> feeds.FeedMeeting:
     details = MeetingDetails.model_validate_json(row["details"])
     place = details.place
     where = (

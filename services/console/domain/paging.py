@@ -48,7 +48,8 @@ def choose_sort(sorts: dict[str, Sort], asked: str | None, default: str) -> Sort
 def keyset_clause(sort: Sort, id_column: str, position: int, cast: str = "") -> str:
     """The WHERE part that starts after the cursor; parameters ``$position`` and the next."""
     operator = "<" if sort.descending else ">"
-    value = f"${position}{cast}"
+    # The cursor carries the value as text: cast from text, or asyncpg wants a typed value.
+    value = f"${position}::text{cast}" if cast else f"${position}"
     return f"({sort.expression}, {id_column}) {operator} ({value}, ${position + 1})"
 
 
