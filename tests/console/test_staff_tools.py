@@ -165,6 +165,30 @@ async def test_an_accepted_match_without_a_free_slot_is_listed_for_attention(
     await expect(rows).to_have_count(count)
     await expect(rows.filter(has_text=sample["needs"][need_id]["title"])).to_have_count(1)
     await check_page(page, "ohne_freie_zeit")
+    # staff replay it from the list once the provider is available again: booked, and audited
+    await (
+        rows.filter(has_text=sample["needs"][need_id]["title"])
+        .get_by_role("link", name=re.compile("Erneut einspielen"))
+        .click()
+    )
+    await page.get_by_role("button", name="Ja, erneut einspielen").click()
+    await expect(page.locator("#flash")).to_be_visible()
+    await page.goto(f"{base}/protokoll?aktion=console.replay_dead_letter")
+    trail = page.locator("#audit-trail tbody tr")
+
+    async def audited() -> bool:
+        await page.reload()
+        return await trail.filter(has_text="Jonas Becker").count() >= 1
+
+    await eventually(audited, timeout=30, interval=0.5)
+    await page.goto(f"{base}/bedarfe/{need_id}")
+    meeting_link = page.get_by_role("link", name=re.compile(r"^Termin: "))
+
+    async def booked() -> bool:
+        await page.reload()
+        return await meeting_link.count() > 0
+
+    await eventually(booked, timeout=30, interval=0.5)
 
 
 async def test_staff_block_a_provider_replay_a_run_and_confirm_a_previewed_batch(
