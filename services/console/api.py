@@ -12,6 +12,7 @@ from services.console.web import (
     needs,
     no_slot,
     profiles,
+    reports,
     signin,
     troubles,
     week,
@@ -29,5 +30,6 @@ routers = [
     imports.router,
     batch.router,
     audit.router,
+    reports.router,
     profiles.router,
 ]

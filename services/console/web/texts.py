@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.console.web.report_texts import REPORT_ENGLISH
+
 ENGLISH: dict[str, str] = {
     "Werkbank – Konsole": "Werkbank – console",
     "Wirtschaftsförderung": "Economic development office",
@@ -248,6 +250,9 @@ ENGLISH: dict[str, str] = {
         "No free time in the coming weeks; please enter a date and time."
     ),
 }
+
+
+ENGLISH |= REPORT_ENGLISH
 
 
 def translate(text: str, language: str) -> str:
