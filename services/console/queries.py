@@ -149,7 +149,7 @@ WITH proposing AS (
     SELECT run_id, requested_at FROM proposing
     UNION ALL
     SELECT run_id, requested_at FROM runs
-    WHERE $1 = ANY(need_ids) AND run_id NOT IN (SELECT run_id FROM proposing)
+    WHERE need_ids @> ARRAY[$1]::text[] AND run_id NOT IN (SELECT run_id FROM proposing)
 )
 SELECT k.run_id, k.requested_at, coalesce(r.requested_by, a.actor_name, '') AS requested_by,
        coalesce(r.batch, k.run_id LIKE 'batch-%') AS batch
@@ -323,9 +323,8 @@ async def overview(
              (SELECT count(*) FROM meetings WHERE status = 'confirmed'
                 AND starts_at >= $1 AND starts_at < $3) AS week,
              (SELECT count(*) FROM needs WHERE declines >= 2) AS declined_twice,
-             (SELECT count(*) FROM needs WHERE status = 'proposed' AND last_run_id IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM proposals p WHERE p.need_id = needs.need_id
-                                AND p.run_id = needs.last_run_id)) AS no_proposal,
+             (SELECT count(*) FROM needs WHERE status = 'proposed' AND no_proposal)
+                AS no_proposal,
              (SELECT count(*) FROM meetings WHERE attendance = 'no_show') AS no_show,
              (SELECT count(*) FROM deliveries WHERE status = 'failed') AS failed_deliveries,
              (SELECT count(*) FROM dead_letters WHERE state = 'open') AS dead_letters""",
