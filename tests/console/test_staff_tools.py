@@ -112,7 +112,7 @@ async def test_a_booked_meeting_shows_in_its_week_and_the_audit_trail_names_who_
 
     async def recorded() -> bool:
         await page.reload()
-        return await trail.filter(has_text="matching.accept").count() == 1
+        return await trail.filter(has_text="matching.accept").count() >= 1
 
     await eventually(recorded, timeout=30, interval=0.5)
     await expect(trail.filter(has_text="matching.match_need").first).to_contain_text("Jonas Becker")
@@ -120,7 +120,9 @@ async def test_a_booked_meeting_shows_in_its_week_and_the_audit_trail_names_who_
     await page.get_by_label("Aktion").select_option("matching.accept")
     await page.get_by_role("button", name="Filtern").click()
     await expect(page).to_have_url(re.compile(r"aktion=matching.accept"))
-    await expect(trail).to_have_count(1)
+    accepts = await trail.count()
+    assert accepts >= 1
+    await expect(trail.filter(has_text="matching.accept")).to_have_count(accepts)
     await trail.first.get_by_role("link", name="Jonas Becker").click()
     await expect(page).to_have_url(re.compile(r"person=jonas.becker"))
     assert await trail.count() >= 2
