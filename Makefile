@@ -23,15 +23,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP) chromium ## create .venv with the locked dependencies (and Chromium for the browser tests)
 
-# The console's browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+# The console's browser tests drive Debian's Chromium through Playwright (never `playwright install`);
+# its PDF reports need pango (WeasyPrint) and a font.
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 chromium:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && ldconfig -p | grep -q libpangoft2-1.0 \
+		&& fc-list 2>/dev/null | grep -qi dejavu; } || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing Chromium for the browser tests (apt-get)"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
-				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+			echo "installing Chromium and pango for the browser tests and the PDF reports (apt-get)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
+				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
 		else \
-			echo "The browser tests need Chromium; run: sudo apt-get install -y chromium" >&2; exit 1; \
+			echo "The browser tests and PDF reports need: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; exit 1; \
 		fi; }
 
 lock: ## re-resolve requirements.lock from pyproject.toml

@@ -127,7 +127,8 @@ async def commit(
             continue
         need = to_need(row["need_id"], row["doc"], row["company"])
         scored = explain(need, provider, live, policy, assignment["text"])
-        await propose(conn, run_id, need, taxonomy, [new_proposal(run_id, need.need_id, 1, scored)])
+        proposal = new_proposal(run_id, need.need_id, 1, scored)
+        await propose(conn, run_id, need, taxonomy, [proposal], policy)
     await repository.finish_batch_job(conn, job_id, "committed", run_id=run_id)
     return {
         "job_id": job_id,

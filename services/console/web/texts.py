@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.console.web.report_texts import REPORT_ENGLISH
+
 ENGLISH: dict[str, str] = {
     "Werkbank – Konsole": "Werkbank – console",
     "Wirtschaftsförderung": "Economic development office",
@@ -152,6 +154,9 @@ ENGLISH: dict[str, str] = {
     "Angefordert von": "Requested by",
     "Zeitpunkt": "Time",
 }
+
+
+ENGLISH |= REPORT_ENGLISH
 
 
 def translate(text: str, language: str) -> str:
