@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from services.console.web import frame, imports, meetings, needs, profiles, signin, troubles
+from services.console.web import (
+    frame,
+    imports,
+    meetings,
+    needs,
+    privacy,
+    profiles,
+    signin,
+    troubles,
+)
 
 routers = [
     signin.router,
@@ -11,5 +20,6 @@ routers = [
     meetings.router,
     troubles.router,
     imports.router,
+    privacy.router,
     profiles.router,
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.console.web.privacy_texts import PRIVACY_ENGLISH
+
 ENGLISH: dict[str, str] = {
     "Werkbank – Konsole": "Werkbank – console",
     "Wirtschaftsförderung": "Economic development office",
@@ -151,6 +153,7 @@ ENGLISH: dict[str, str] = {
     "Verlauf": "History",
     "Angefordert von": "Requested by",
     "Zeitpunkt": "Time",
+    **PRIVACY_ENGLISH,
 }
 
 
