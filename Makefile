@@ -9,7 +9,7 @@ UV := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo up down test unit lint format typecheck bench chaos docs lock migrate stack check-deploy clean
+.PHONY: help setup chromium demo up down test unit lint format typecheck bench chaos docs lock migrate stack check-deploy images clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,15 +23,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP) chromium ## create .venv with the locked dependencies (and Chromium for the browser tests)
 
-# The console's browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+# The console's browser tests drive Debian's Chromium through Playwright (never `playwright install`);
+# its PDF reports need pango (WeasyPrint) and a font.
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 chromium:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && ldconfig -p | grep -q libpangoft2-1.0 \
+		&& fc-list 2>/dev/null | grep -qi dejavu; } || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing Chromium for the browser tests (apt-get)"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
-				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+			echo "installing Chromium and pango for the browser tests and the PDF reports (apt-get)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
+				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
 		else \
-			echo "The browser tests need Chromium; run: sudo apt-get install -y chromium" >&2; exit 1; \
+			echo "The browser tests and PDF reports need: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; exit 1; \
 		fi; }
 
 lock: ## re-resolve requirements.lock from pyproject.toml
@@ -98,6 +101,17 @@ check-deploy: setup ## render the Kubernetes manifests; kubernetes-validate, CRD
 	.venv-deploy/bin/python tests/deploy/crd_validation.py var/rendered/all/*.yaml
 	.venv-deploy/bin/checkov --config-file deploy/k8s/checkov.yaml -d var/rendered/all
 	WERKBANK_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/pytest -q tests/deploy $(PYTEST_ARGS)
+
+# Releases pin the base image by digest: the tag python:3.11-slim-bookworm moves with every Debian
+# and Python patch. Take the digest from `docker buildx imagetools inspect python:3.11-slim-bookworm`
+# at release time; this target refuses a base image named by tag alone.
+IMAGE_TAG ?= 0.1.0
+images: ## build the service images: make images PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<digest>
+	$(if $(findstring @sha256:,$(PYTHON_IMAGE)),,$(error PYTHON_IMAGE must name the base image by digest, e.g. PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<digest>))
+	for service in matching booking notify console; do \
+		docker build --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) -f services/$$service/Dockerfile \
+			-t werkbank-$$service:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean: ## remove the virtualenv and runtime files
 	rm -rf $(VENV) .venv-deploy var .mypy_cache .ruff_cache .pytest_cache

@@ -13,7 +13,7 @@ import contextlib
 import gc
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,21 +243,35 @@ def create_app(blueprint: ServiceBlueprint) -> FastAPI:
 def serve(blueprint: ServiceBlueprint) -> None:
     settings = blueprint.settings
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    serve_app(create_app(blueprint), settings, settings.http_port)
+
+
+def serve_app(app: FastAPI, settings: ServiceSettings, port: int) -> None:
+    """Run an ASGI app under uvicorn until SIGTERM, then shut it down gracefully."""
     uvicorn.run(
-        create_app(blueprint),
+        app,
         host=settings.http_host,
-        port=settings.http_port,
+        port=port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
     )
 
 
-def command_line(build: Callable[[], ServiceBlueprint], argv: list[str] | None = None) -> None:
-    """``<service> run`` serves; ``<service> migrate`` applies the migrations and exits."""
+def command_line(
+    build: Callable[[], ServiceBlueprint],
+    argv: list[str] | None = None,
+    commands: Mapping[str, Callable[[ServiceBlueprint], None]] | None = None,
+) -> None:
+    """``<service> run`` serves; ``<service> migrate`` applies the migrations and exits; a
+    service may add ``commands`` of its own (matching's ``worker``)."""
+    extra = dict(commands or {})
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["run", "migrate"], nargs="?", default="run")
+    parser.add_argument("command", choices=["run", "migrate", *extra], nargs="?", default="run")
     args = parser.parse_args(argv)
     blueprint = build()
+    if args.command in extra:
+        extra[args.command](blueprint)
+        return
     if args.command == "migrate":
         settings = blueprint.settings
         configure_logging(settings.service_name, settings.log_level, json=settings.log_json)

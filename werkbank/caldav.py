@@ -69,14 +69,9 @@ class CalDavServer:
         return create_calendar(self.url, self.user, self.password, name)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        from werkbank.stack import stop_process
+
+        stop_process(self.process)
         self.process = None
 
 

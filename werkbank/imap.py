@@ -64,12 +64,7 @@ class ImapServer:
         wait_for_port(self.host, self.port)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        from werkbank.stack import stop_process
+
+        stop_process(self.process)
         self.process = None

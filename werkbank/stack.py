@@ -152,6 +152,18 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(msg)
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server started here, and kill it if it does not stop within 10 s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class NatsServer:
     """nats-server with JetStream, a temporary store and a free port on 127.0.0.1."""
 
@@ -181,14 +193,7 @@ class NatsServer:
         wait_for_port("127.0.0.1", self.port)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 

@@ -64,6 +64,7 @@ _COLUMNS = """meeting_id, match_id, uid, sequence, status, starts_at, ends_at, d
     details::text AS details"""
 _MEETING = f"SELECT {_COLUMNS} FROM meetings WHERE meeting_id = $1"
 _MEETING_FOR_UPDATE = _MEETING + " FOR UPDATE"
+_MEETING_BY_UID = f"SELECT {_COLUMNS} FROM meetings WHERE uid = $1"
 _MEETINGS = f"""
 SELECT {_COLUMNS}
 FROM meetings
@@ -248,6 +249,10 @@ async def meeting(
     return _meeting(
         await conn.fetchrow(_MEETING_FOR_UPDATE if for_update else _MEETING, meeting_id)
     )
+
+
+async def meeting_by_uid(conn: asyncpg.Connection, uid: str) -> dict[str, Any] | None:
+    return _meeting(await conn.fetchrow(_MEETING_BY_UID, uid))
 
 
 async def meetings(

@@ -9,6 +9,7 @@ from services.console.web import (
     needs,
     privacy,
     profiles,
+    reports,
     signin,
     troubles,
 )
@@ -21,5 +22,6 @@ routers = [
     troubles.router,
     imports.router,
     privacy.router,
+    reports.router,
     profiles.router,
 ]

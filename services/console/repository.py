@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from services.console import report_projection
 from shared.events.base import Envelope, Event
 from shared.events.booking import (
     AttendanceRecorded,
@@ -385,7 +386,7 @@ async def apply(conn: asyncpg.Connection, envelope: Envelope[Any]) -> bool:
         )
         return True
     projection = PROJECTIONS.get(type(event))
-    if projection is None:
-        return False
-    await projection(conn, event, envelope.time)
-    return True
+    if projection is not None:
+        await projection(conn, event, envelope.time)
+    reported = await report_projection.project(conn, event, envelope.time)
+    return projection is not None or reported

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.message
 from typing import Annotated, Any
 
@@ -14,11 +13,17 @@ from services.matching import imports, repository, service
 from services.matching.domain.model import Taxonomy
 from services.matching.domain.suggest import suggest
 from services.matching.schemas import (
+    BatchCancelledOut,
+    BatchCommittedOut,
     BatchIn,
+    BatchJobOut,
+    BatchStartedOut,
     CompanyIn,
     Decision,
+    DecisionOut,
     NeedIn,
     OverrideIn,
+    ProposalOut,
     ProviderIn,
     SuggestIn,
     SuggestOut,
@@ -122,6 +127,7 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> di
 
 @router.post(
     "/needs/{need_id}/match",
+    response_model=list[ProposalOut],
     responses={
         404: {"description": "no such need"},
         409: {"description": "every provider was vetoed: `veto_counts` per reason, `run_id`"},
@@ -148,7 +154,11 @@ async def match_need(need_id: str, request: Request, actor: Staff) -> list[dict[
     return matched.proposals
 
 
-@router.get("/needs/{need_id}/proposals", responses={404: {"description": "no such need"}})
+@router.get(
+    "/needs/{need_id}/proposals",
+    response_model=list[ProposalOut],
+    responses={404: {"description": "no such need"}},
+)
 async def proposals(need_id: str, request: Request, _: Viewer) -> list[dict[str, Any]]:
     """The proposals of the need's latest run (empty before its first run)."""
     async with transaction(runtime_of(request).pool) as conn:
@@ -157,7 +167,11 @@ async def proposals(need_id: str, request: Request, _: Viewer) -> list[dict[str,
         return await repository.latest_proposals(conn, need_id)
 
 
-@router.post("/proposals/{proposal_id}/accept")
+@router.post(
+    "/proposals/{proposal_id}/accept",
+    response_model=DecisionOut,
+    responses={404: {"description": "no such proposal"}, 409: {"description": "decided"}},
+)
 async def accept(proposal_id: str, request: Request, actor: Staff) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         try:
@@ -170,7 +184,11 @@ async def accept(proposal_id: str, request: Request, actor: Staff) -> dict[str, 
     return {"match_id": event.match_id, "status": "accepted"}
 
 
-@router.post("/proposals/{proposal_id}/decline")
+@router.post(
+    "/proposals/{proposal_id}/decline",
+    response_model=DecisionOut,
+    responses={404: {"description": "no such proposal"}, 409: {"description": "decided"}},
+)
 async def decline(
     proposal_id: str, body: Decision, request: Request, actor: Staff
 ) -> dict[str, Any]:
@@ -342,17 +360,18 @@ async def _store(conn: asyncpg.Connection, kind: str, identifier: str, model: An
 @router.post(
     "/batch",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchStartedOut,
     responses={202: {"description": "the job is queued; `Location` names it"}},
 )
 async def batch(
     body: BatchIn, request: Request, response: Response, actor: Staff
 ) -> dict[str, Any]:
     """Start allocating open needs under provider capacity (all open needs by default), as a
-    background job in a worker process; follow it with GET, then commit or cancel it."""
+    background job that a matching worker runs; follow it with GET, then commit or cancel it."""
     runtime = runtime_of(request)
     options = getattr(runtime.settings, "batch_options_per_need", 20)
     async with transaction(runtime.pool) as conn:
-        job_id, inputs = await batch_jobs.start(
+        job_id, total = await batch_jobs.start(
             conn,
             _taxonomy(request),
             _live(request),
@@ -361,15 +380,13 @@ async def batch(
             options,
             actor.subject,
         )
-    task = asyncio.create_task(batch_jobs.supervise(runtime.pool, job_id, inputs))
-    tasks: set[asyncio.Task[None]] = runtime.state.setdefault("batch_tasks", set())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
     response.headers["Location"] = f"{router.prefix}/batch/{job_id}"
-    return {"job_id": job_id, "status": "queued", "total": len(inputs.needs)}
+    return {"job_id": job_id, "status": "queued", "total": total}
 
 
-@router.get("/batch/{job_id}", responses={404: {"description": "no such job"}})
+@router.get(
+    "/batch/{job_id}", response_model=BatchJobOut, responses={404: {"description": "no such job"}}
+)
 async def batch_job(job_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The job's status and progress (`done` of `total` needs scored); once `ready`, its result
     to preview: `assignments`, `unassigned` with reasons, `objective`."""
@@ -382,6 +399,7 @@ async def batch_job(job_id: str, request: Request, _: Viewer) -> dict[str, Any]:
 
 @router.post(
     "/batch/{job_id}/commit",
+    response_model=BatchCommittedOut,
     responses={404: {"description": "no such job"}, 409: {"description": "not ready"}},
 )
 async def commit_batch(job_id: str, request: Request, actor: Staff) -> dict[str, Any]:
@@ -400,6 +418,7 @@ async def commit_batch(job_id: str, request: Request, actor: Staff) -> dict[str,
 @router.post(
     "/batch/{job_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchCancelledOut,
     responses={404: {"description": "no such job"}, 409: {"description": "already over"}},
 )
 async def cancel_batch(job_id: str, request: Request, _: Staff) -> dict[str, Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.matching import api, api_reads, handlers, privacy, privacy_api, repository, retention
+from services.matching.batch_runner import Lease, run_jobs, runner_id
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Taxonomy
 from services.matching.service import LiveIndex, Policy, refresh, to_provider
 from services.matching.settings import MatchingSettings
+from services.matching.worker import serve_worker
 from shared.db import transaction
 from shared.service import ServiceBlueprint, ServiceRuntime, command_line
 
@@ -46,6 +48,13 @@ async def build_index(runtime: ServiceRuntime) -> None:
     runtime.state["index"] = live
 
 
+async def run_batches(runtime: ServiceRuntime) -> None:
+    """Without a matching worker, each API replica runs batch jobs (in a child process)."""
+    settings = _settings(runtime)
+    if settings.batch_in_api:
+        await run_jobs(runtime.pool, Lease.of(settings), runner_id())
+
+
 def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
     return ServiceBlueprint(
         settings=settings or MatchingSettings(),
@@ -56,10 +65,17 @@ def build(settings: MatchingSettings | None = None) -> ServiceBlueprint:
             *privacy.consumers(runtime),
         ],
         routers=[api.router, api_reads.router, privacy_api.router],
-        background=[retention.retention],
+        background=[retention.retention, run_batches],
         title="Werkbank matching",
     )
 
 
+def worker(blueprint: ServiceBlueprint) -> None:
+    settings = blueprint.settings
+    assert isinstance(settings, MatchingSettings)
+    serve_worker(settings)
+
+
 def main(argv: list[str] | None = None) -> None:
-    command_line(build, argv)
+    """``werkbank-matching [run|migrate|worker]``."""
+    command_line(build, argv, commands={"worker": worker})

@@ -1,24 +1,21 @@
-"""Batch allocation as a background job, so the event loop stays free for probes and consumers.
+"""Batch allocation as a background job, so the API's event loop stays free for probes and
+consumers.
 
-``start`` reads the open needs, pins and blocks and the replica's providers, records the job and
-hands the heavy part (``batch_worker.compute``: scoring and the LP) to a worker process. A
-supervising task on this replica writes progress to the job row and watches for a cancel.
-Staff read the result as a preview (``GET /batch/{job_id}``) and ``commit`` it: only then are
-the run, the proposals and their events written. Any replica answers for any job.
+``start`` records a queued job with what it will compute; a runner (``batch_runner``: the
+matching worker, or the API replica itself when no worker is configured) claims it and computes
+it in a child process. Staff read the result as a preview (``GET /batch/{job_id}``) and
+``commit`` it: only then are the run, the proposals and their events written. Any replica
+answers for any job.
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import queue
 import uuid
 from typing import Any
 
 import asyncpg
 
 from services.matching import repository
-from services.matching.batch_worker import BatchInputs, run_child
 from services.matching.domain.model import Taxonomy
 from services.matching.service import (
     ConflictError,
@@ -33,9 +30,6 @@ from services.matching.service import (
     to_need,
 )
 
-POLL_SECONDS = 0.25
-SPAWN = multiprocessing.get_context("spawn")  # no fork of a process with threads and sockets
-
 
 async def start(
     conn: asyncpg.Connection,
@@ -45,8 +39,9 @@ async def start(
     need_ids: list[str] | None,
     options_per_need: int,
     requested_by: str,
-) -> tuple[str, BatchInputs]:
-    """Record a queued job and what it will compute; the caller runs it after commit."""
+) -> tuple[str, int]:
+    """Queue a job with everything a runner needs to compute it the same way: the open needs,
+    pins and blocks now, the provider change-log position, the policy and taxonomy version."""
     seq = await refresh(conn, live)
     rows = await repository.open_needs(conn, need_ids)
     overrides = await repository.overrides(conn, [r["need_id"] for r in rows])
@@ -57,85 +52,29 @@ async def start(
             blocks.setdefault(override["need_id"], set()).add(override["provider_id"])
         else:
             pins[override["need_id"]] = override["provider_id"]
-    needs = [to_need(r["need_id"], r["doc"], r["company"]) for r in rows]
     job_id = f"batch-{uuid.uuid4().hex[:12]}"
     request = {
-        "need_ids": [n.need_id for n in needs],
+        "need_ids": [r["need_id"] for r in rows],
         "pins": pins,
         "blocks": {k: sorted(v) for k, v in blocks.items()},
         "provider_seq": seq,
         "options_per_need": options_per_need,
+        "weights": policy.weights,
+        "tolerance": policy.tolerance,
+        "taxonomy_version": taxonomy.version,
     }
-    await repository.insert_batch_job(conn, job_id, request, len(needs), requested_by)
-    inputs = BatchInputs(
-        taxonomy=taxonomy,
-        providers=live.index.providers(),
-        needs=needs,
-        blocks={k: frozenset(v) for k, v in blocks.items()},
-        pins=pins,
-        weights=policy.weights,
-        tolerance=policy.tolerance,
-        options_per_need=options_per_need,
-    )
-    return job_id, inputs
-
-
-async def supervise(pool: asyncpg.Pool, job_id: str, inputs: BatchInputs) -> None:
-    """Run the job in a worker process; record progress, the result, a failure or a cancel."""
-    messages = SPAWN.Queue()
-    worker = SPAWN.Process(target=run_child, args=(inputs, messages), daemon=True)
-    await asyncio.to_thread(worker.start)
-    try:
-        await _follow(pool, job_id, worker, messages)
-    finally:
-        if worker.is_alive():
-            worker.terminate()
-        await asyncio.to_thread(worker.join, 5)
-
-
-async def _follow(
-    pool: asyncpg.Pool, job_id: str, worker: Any, messages: multiprocessing.Queue[Any]
-) -> None:
-    done = 0
-    while True:
-        final = None
-        while final is None:
-            try:
-                kind, value = messages.get_nowait()
-            except queue.Empty:
-                break
-            if kind == "progress":
-                done = value
-            else:
-                final = (kind, value)
-        async with pool.acquire() as conn:
-            if final is not None:
-                kind, value = final
-                if kind == "done":
-                    await repository.finish_batch_job(conn, job_id, "ready", result=value)
-                else:
-                    await repository.finish_batch_job(conn, job_id, "failed", error=value)
-                return
-            status = await repository.batch_progress(conn, job_id, done)
-            if status == "cancelling":
-                worker.terminate()
-                await repository.finish_batch_job(conn, job_id, "cancelled")
-                return
-            if not worker.is_alive() and messages.empty():
-                error = f"the worker process ended with exit code {worker.exitcode}"
-                await repository.finish_batch_job(conn, job_id, "failed", error=error)
-                return
-        await asyncio.sleep(POLL_SECONDS)
+    await repository.insert_batch_job(conn, job_id, request, len(rows), requested_by)
+    return job_id, len(rows)
 
 
 async def cancel(conn: asyncpg.Connection, job_id: str) -> str:
     status = await repository.lock_batch_job(conn, job_id)
     if status is None:
         raise NotFoundError(f"batch job {job_id} not found")
-    if status in {"queued", "running"}:
+    if status == "running":  # its runner notices at the next heartbeat
         await repository.finish_batch_job(conn, job_id, "cancelling")
         return "cancelling"
-    if status == "ready":  # a preview staff discard
+    if status in {"queued", "ready"}:  # not started yet, or a preview staff discard
         await repository.finish_batch_job(conn, job_id, "cancelled")
         return "cancelled"
     raise ConflictError(f"batch job {job_id} is already {status}")
@@ -188,7 +127,8 @@ async def commit(
             continue
         need = to_need(row["need_id"], row["doc"], row["company"])
         scored = explain(need, provider, live, policy, assignment["text"])
-        await propose(conn, run_id, need, taxonomy, [new_proposal(run_id, need.need_id, 1, scored)])
+        proposal = new_proposal(run_id, need.need_id, 1, scored)
+        await propose(conn, run_id, need, taxonomy, [proposal], policy)
     await repository.finish_batch_job(conn, job_id, "committed", run_id=run_id)
     return {
         "job_id": job_id,

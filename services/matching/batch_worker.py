@@ -4,6 +4,9 @@ that reports progress, so the service's event loop stays free while it runs."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from typing import Any
@@ -14,7 +17,8 @@ from services.matching.domain.allocation import Option, allocate
 from services.matching.domain.index import ProviderIndex
 from services.matching.domain.model import Need, Provider, Taxonomy
 
-PROGRESS_EVERY = 250  # needs
+PROGRESS_EVERY = 100  # needs
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,16 @@ def compute(inputs: BatchInputs, progress: Queue[Any] | None = None) -> dict[str
 
 def run_child(inputs: BatchInputs, messages: Queue[Any]) -> None:
     """The worker process's entry point: progress messages, then the result or the failure."""
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     try:
         messages.put(("done", compute(inputs, messages)))
     except Exception as exc:
         messages.put(("failed", f"{type(exc).__name__}: {exc}"[:500]))
+
+
+def _end_with_parent(parent: int) -> None:
+    """A runner killed outright (SIGKILL, OOM) leaves this process behind, re-parented: end it,
+    since the job is claimed again elsewhere and nobody reads this result."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from services.matching.domain.sectors import wz_section
 from shared.events.base import wrap
 from shared.events.common import ServiceType
 from shared.events.matching import (
@@ -33,6 +34,7 @@ async def company_saved(
         postcode=doc["postcode"],
         city=doc["city"],
         size=doc.get("size"),
+        sector_section=wz_section(doc["sector_code"]),
     )
     await enqueue(conn, wrap(event, source=SOURCE, correlation_id=f"company:{company_id}"))
 

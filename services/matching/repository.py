@@ -455,7 +455,7 @@ async def need_exists(conn: asyncpg.Connection, need_id: str) -> bool:
 
 _BATCH_JOB = """
 SELECT job_id, status, done, total, request::text AS request, result::text AS result, error,
-       run_id, requested_by, created_at, updated_at
+       run_id, requested_by, created_at, updated_at, lease_owner, attempts
 FROM batch_jobs WHERE job_id = $1
 """
 
@@ -484,16 +484,93 @@ async def batch_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | N
     }
 
 
-async def batch_progress(conn: asyncpg.Connection, job_id: str, done: int) -> str | None:
-    """Record progress (a heartbeat too); the job's status, so a cancel is noticed."""
+_CLAIM_BATCH_JOB = """
+UPDATE batch_jobs SET status = 'running', lease_owner = $1,
+       lease_expires_at = now() + make_interval(secs => $2), attempts = attempts + 1,
+       done = 0, updated_at = now()
+WHERE job_id = (
+    SELECT job_id FROM batch_jobs
+    WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+    ORDER BY created_at LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+RETURNING job_id, request::text AS request, attempts
+"""
+# Jobs whose runner died for good: a cancel nobody carried out, or too many claims.
+_ABANDONED_BATCH_JOBS = """
+UPDATE batch_jobs SET updated_at = now(),
+       status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'failed' END,
+       error = CASE WHEN status = 'cancelling' THEN error
+               ELSE format('the runner stopped %s times before finishing', attempts) END
+WHERE lease_expires_at < now()
+  AND (status = 'cancelling' OR (status = 'running' AND attempts >= $1))
+"""
+
+
+async def claim_batch_job(
+    conn: asyncpg.Connection, owner: str, lease_seconds: float, max_attempts: int
+) -> dict[str, Any] | None:
+    """Take the oldest queued job, or one whose runner's lease ran out, under a fresh lease."""
+    await conn.execute(_ABANDONED_BATCH_JOBS, max_attempts)
+    row = await conn.fetchrow(_CLAIM_BATCH_JOB, owner, lease_seconds)
+    if row is None:
+        return None
+    return {**dict(row), "request": json.loads(row["request"])}
+
+
+async def renew_batch_lease(
+    conn: asyncpg.Connection, job_id: str, owner: str, done: int, lease_seconds: float
+) -> str | None:
+    """The heartbeat: progress and a longer lease. The job's status while ``owner`` still holds
+    it (so a cancel is noticed), None once another runner took it over."""
     status: str | None = await conn.fetchval(
-        "UPDATE batch_jobs SET done = $2, updated_at = now(), "
-        "status = CASE WHEN status = 'queued' THEN 'running' ELSE status END "
-        "WHERE job_id = $1 RETURNING status",
+        "UPDATE batch_jobs SET done = $3, updated_at = now(), "
+        "lease_expires_at = now() + make_interval(secs => $4) "
+        "WHERE job_id = $1 AND lease_owner = $2 AND status IN ('running', 'cancelling') "
+        "RETURNING status",
         job_id,
+        owner,
         done,
+        lease_seconds,
     )
     return status
+
+
+async def settle_batch_job(
+    conn: asyncpg.Connection,
+    job_id: str,
+    owner: str,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> str | None:
+    """End a job as its lease holder; a job cancelled meanwhile ends cancelled. The status it
+    ended with, or None when ``owner`` no longer holds it (another runner finishes it)."""
+    final: str | None = await conn.fetchval(
+        "UPDATE batch_jobs SET updated_at = now(), lease_expires_at = NULL, "
+        "status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE $3 END, "
+        "result = CASE WHEN status = 'cancelling' THEN NULL ELSE $4::text::jsonb END, "
+        "error = $5, done = CASE WHEN $3 = 'ready' THEN total ELSE done END "
+        "WHERE job_id = $1 AND lease_owner = $2 AND status IN ('running', 'cancelling') "
+        "RETURNING status",
+        job_id,
+        owner,
+        status,
+        json.dumps(result) if result is not None else None,
+        error,
+    )
+    return final
+
+
+async def release_batch_job(conn: asyncpg.Connection, job_id: str, owner: str) -> None:
+    """A runner that stops hands its job back at once, instead of letting the lease run out."""
+    await conn.execute(
+        "UPDATE batch_jobs SET updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, "
+        "done = 0, status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'queued' END "
+        "WHERE job_id = $1 AND lease_owner = $2 AND status IN ('running', 'cancelling')",
+        job_id,
+        owner,
+    )
 
 
 async def finish_batch_job(

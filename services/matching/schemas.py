@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import langcodes
 from pydantic import (
@@ -169,3 +170,102 @@ class CategorySuggestion(BaseModel):
 
 class SuggestOut(BaseModel):
     suggestions: list[CategorySuggestion] = Field(description="best first; staff confirm")
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """An answer's documented fields; later versions may add more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CriterionOut(Out):
+    criterion: str
+    weight: float
+    value: float = Field(description="0..1; what it means is in the reasons")
+    contribution: float = Field(description="weight x value, its share of the score")
+    reason_de: str
+    reason_en: str
+
+
+class TieOut(Out):
+    tied_with: int = Field(description="how many other providers score within the tolerance")
+    band: str = Field(description="the tie band whose positional exposure decides the order")
+    reason_de: str
+    reason_en: str
+
+
+class ProposalOut(Out):
+    proposal_id: str
+    run_id: str
+    provider_id: str
+    rank: int = Field(ge=1)
+    score: float
+    breakdown: list[CriterionOut]
+    tie: TieOut | None = None
+    status: str = Field(default="proposed", description="proposed, accepted or declined")
+
+
+class DecisionOut(Out):
+    status: Literal["accepted", "declined"]
+    match_id: str | None = None
+    proposal_id: str | None = None
+
+
+class BatchStartedOut(Out):
+    job_id: str
+    status: Literal["queued"]
+    total: int = Field(description="open needs in the job")
+
+
+class AssignmentOut(Out):
+    need_id: str
+    provider_id: str
+    score: float
+    pinned: bool
+    text: float | None = Field(description="the text relevance of the pair")
+
+
+class UnassignedOut(Out):
+    need_id: str
+    reason: str
+
+
+class BatchResultOut(Out):
+    assignments: list[AssignmentOut]
+    unassigned: list[UnassignedOut]
+    objective: float = Field(description="the sum of the assigned scores")
+
+
+BatchStatus = Literal[
+    "queued", "running", "ready", "committed", "cancelling", "cancelled", "failed"
+]
+
+
+class BatchJobOut(Out):
+    job_id: str
+    status: BatchStatus
+    done: int = Field(description="needs scored so far")
+    total: int
+    request: dict[str, Any] = Field(description="what the job computes, recorded at its start")
+    result: BatchResultOut | None = Field(description="once ready: the preview to commit")
+    error: str | None
+    run_id: str | None = Field(description="once committed: the run it recorded")
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    lease_owner: str | None = Field(description="the runner (pod:process) that holds the job")
+    attempts: int = Field(description="claims so far; above 1 a runner died and another took over")
+
+
+class BatchCommittedOut(BatchResultOut):
+    job_id: str
+    run_id: str
+    assigned: int
+
+
+class BatchCancelledOut(Out):
+    job_id: str
+    status: Literal["cancelling", "cancelled"]

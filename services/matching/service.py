@@ -223,7 +223,7 @@ async def run_matching(
             "inputs": inputs,
         },
     )
-    await propose(conn, run_id, need, taxonomy, proposals)
+    await propose(conn, run_id, need, taxonomy, proposals, policy)
     vetoed = sum(ranking.veto_counts.values())
     everyone = not proposals and vetoed > 0 and vetoed == len(live.index)
     return Matched(run_id, proposals, ranking.veto_counts, everyone)
@@ -258,7 +258,10 @@ def _tie_note(tie: dict[str, Any] | None) -> TieNote | None:
     if tie is None:
         return None
     return TieNote(
-        tied_with=tie["tied_with"], reason_de=tie["reason_de"], reason_en=tie["reason_en"]
+        tied_with=tie["tied_with"],
+        reason_de=tie["reason_de"],
+        reason_en=tie["reason_en"],
+        band=tie.get("band"),
     )
 
 
@@ -268,6 +271,7 @@ async def propose(
     need: Need,
     taxonomy: Taxonomy,
     proposals: list[dict[str, Any]],
+    policy: Policy | None = None,
 ) -> None:
     for proposal in proposals:
         await repository.insert_proposal(conn, proposal)
@@ -283,6 +287,8 @@ async def propose(
         need_id=need.need_id,
         company_id=need.company_id,
         taxonomy_version=taxonomy.version,
+        tolerance=policy.tolerance if policy else None,
+        weights=dict(policy.weights) if policy else None,
         proposals=tuple(
             Proposal(
                 proposal_id=p["proposal_id"],

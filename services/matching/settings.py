@@ -30,6 +30,23 @@ class MatchingSettings(ServiceSettings):
         default=0.02, gt=0, le=0.2, description="Scores this close count as equally good"
     )
     batch_options_per_need: int = Field(default=20, ge=1, le=200)
+    batch_in_api: bool = Field(
+        default=True,
+        description="API replicas run batch jobs themselves; false where a matching worker "
+        "(`werkbank-matching worker`) runs them, so the API pod stays small",
+    )
+    batch_lease_seconds: float = Field(
+        default=30, ge=1, le=600, description="A runner silent this long loses its batch job"
+    )
+    batch_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Claims of a batch job before it counts as failed"
+    )
+    batch_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle runner looks for queued jobs"
+    )
+    worker_http_port: int = Field(
+        default=8091, description="The worker's health and metrics port (not the API's)"
+    )
     erasure_overdue_hours: float = Field(
         default=72, gt=0, description="An erasure not confirmed by every service by then: overdue"
     )

@@ -18,6 +18,9 @@ class CompanyRegistered(Event):
     postcode: str
     city: str
     size: int | None = Field(default=None, description="employees")
+    sector_section: str | None = Field(
+        default=None, description="WZ 2008 section letter of sector_code (A-U), for reports"
+    )
 
 
 class CompanyUpdated(Event):
@@ -28,6 +31,9 @@ class CompanyUpdated(Event):
     postcode: str
     city: str
     size: int | None = Field(default=None, description="employees")
+    sector_section: str | None = Field(
+        default=None, description="WZ 2008 section letter of sector_code (A-U), for reports"
+    )
 
 
 class ProviderRegistered(Event):
@@ -99,6 +105,7 @@ class TieNote(Frozen):
     tied_with: int = Field(ge=1)
     reason_de: str
     reason_en: str
+    band: str | None = Field(default=None, description="The tie band's key (its members)")
 
 
 class Proposal(Frozen):
@@ -117,6 +124,8 @@ class MatchProposed(Event):
     company_id: str
     proposals: tuple[Proposal, ...]
     taxonomy_version: str
+    tolerance: float | None = Field(default=None, description="Width of a tie band in force")
+    weights: dict[str, float] | None = Field(default=None, description="Criterion weights")
 
 
 class NeedSummary(Frozen):

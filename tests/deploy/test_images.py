@@ -4,9 +4,11 @@ compiled at build time (the containers run with a read-only root filesystem)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.deploy.rendering import REPO
 
@@ -56,3 +58,28 @@ def test_every_package_of_the_runtime_lock_has_a_hash() -> None:
         assert "--hash=sha256:" in entry, entry.split("\n", 1)[0]
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"--generate-hashes -o requirements-runtime\.lock", makefile)
+
+
+def make_images(*variables: str) -> subprocess.CompletedProcess[str]:
+    """``make images`` as a dry run (-n): what it would build, or why it refuses."""
+    return subprocess.run(
+        ["make", "-n", "images", *variables],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_release_build_refuses_a_base_image_named_by_tag_alone() -> None:
+    for variables in ((), ("PYTHON_IMAGE=python:3.11-slim-bookworm",)):
+        refused = make_images(*variables)
+        assert refused.returncode != 0
+        assert "PYTHON_IMAGE must name the base image by digest" in refused.stderr
+    digest = "python:3.11-slim-bookworm@sha256:" + "0" * 64
+    built = make_images(f"PYTHON_IMAGE={digest}")
+    assert built.returncode == 0, built.stderr
+    assert f"--build-arg PYTHON_IMAGE={digest}" in built.stdout
+    kustomization = yaml.safe_load((REPO / "deploy/k8s/base/kustomization.yaml").read_text("utf-8"))
+    [tag] = {image["newTag"] for image in kustomization["images"]}
+    assert f"-t werkbank-$service:{tag}" in built.stdout, "the tag the manifests deploy"

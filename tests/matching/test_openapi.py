@@ -33,3 +33,23 @@ def test_every_write_documents_its_body_and_the_new_answers_their_codes() -> Non
     assert "409" in paths["/api/matching/needs/{need_id}/match"]["post"]["responses"]
     assert "404" in paths["/api/matching/needs/{need_id}/proposals"]["get"]["responses"]
     assert "202" in paths["/api/matching/batch"]["post"]["responses"]
+
+
+def test_matching_batches_and_decisions_document_their_answers() -> None:
+    paths = document()["paths"]
+    documented = {
+        ("post", "/api/matching/needs/{need_id}/match"): "200",
+        ("get", "/api/matching/needs/{need_id}/proposals"): "200",
+        ("post", "/api/matching/proposals/{proposal_id}/accept"): "200",
+        ("post", "/api/matching/proposals/{proposal_id}/decline"): "200",
+        ("post", "/api/matching/batch"): "202",
+        ("get", "/api/matching/batch/{job_id}"): "200",
+        ("post", "/api/matching/batch/{job_id}/commit"): "200",
+        ("post", "/api/matching/batch/{job_id}/cancel"): "202",
+    }
+    for (method, path), code in documented.items():
+        answer = paths[path][method]["responses"][code]["content"]["application/json"]["schema"]
+        named = answer.get("$ref") or answer.get("items", {}).get("$ref")
+        assert named, f"{method.upper()} {path} answers an undocumented shape"
+    job = document()["components"]["schemas"]["BatchJobOut"]["properties"]
+    assert {"status", "done", "total", "result", "lease_owner", "attempts"} <= set(job)

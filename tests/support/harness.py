@@ -81,10 +81,14 @@ async def wait_until_ready(
 
 
 class ServiceProcess:
-    """A service as a separate OS process: ``python -m <module> run`` with its environment."""
+    """A service as a separate OS process: ``python -m <module> run`` (or another ``command``)
+    with its environment."""
 
-    def __init__(self, module: str, env: Mapping[str, str], port_variable: str) -> None:
+    def __init__(
+        self, module: str, env: Mapping[str, str], port_variable: str, command: str = "run"
+    ) -> None:
         self.module = module
+        self.command = command
         self.port = free_port()
         self.env = {**os.environ, **env, port_variable: str(self.port)}
         self.process: subprocess.Popen[bytes] | None = None
@@ -97,7 +101,7 @@ class ServiceProcess:
     async def start(self, timeout: float = 90.0) -> None:
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, "run"],
+            [sys.executable, "-m", self.module, self.command],
             env=self.env,
             cwd=REPO,
             stdout=log_file,

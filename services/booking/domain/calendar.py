@@ -6,7 +6,7 @@ import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -121,13 +121,15 @@ class BusyIndex:
     overlap check is a binary search instead of a scan (a year of meetings stays fast).
 
     Intervals can be added (one booking after another in a group, without reading them back).
+    Everything is kept in UTC: comparing datetimes of two different zones (a Berlin candidate
+    against a UTC busy time) asks the zone for its offset on every comparison, many times slower.
     """
 
     def __init__(self, busy: Mapping[str, Iterable[Interval]] | None = None) -> None:
         self._index: dict[str, tuple[list[datetime], list[datetime], list[datetime]]] = {}
         self._everyone: dict[tuple[str, ...], BusyIndex] = {}
         for resource, intervals in (busy or {}).items():
-            ordered = sorted(intervals)
+            ordered = sorted(_utc(interval) for interval in intervals)
             starts = [start for start, _ in ordered]
             ends = [end for _, end in ordered]
             self._index[resource] = (starts, ends, list(itertools.accumulate(ends, max)))
@@ -137,10 +139,12 @@ class BusyIndex:
         if entry is None:
             return True
         starts, _, ends_so_far = entry
+        span = _utc(span)
         before_end = bisect_left(starts, span[1])  # the intervals that start before span ends
         return before_end == 0 or ends_so_far[before_end - 1] <= span[0]
 
     def add(self, resource: str, span: Interval) -> None:
+        span = _utc(span)
         starts, ends, ends_so_far = self._index.setdefault(resource, ([], [], []))
         at = bisect_left(starts, span[0])
         starts.insert(at, span[0])
@@ -166,6 +170,7 @@ class BusyIndex:
         if entry is None:
             return []
         starts, ends, ends_so_far = entry
+        span = _utc(span)
         first = bisect_right(ends_so_far, span[0])  # before it, everything ended by span's start
         last = bisect_left(starts, span[1])
         return merged(
@@ -185,6 +190,10 @@ class BusyIndex:
             full = all_busy([self.intervals(resource) for resource in resources])
             self._everyone[resources] = BusyIndex({"all": full})
         return self._everyone[resources]
+
+
+def _utc(span: Interval) -> Interval:
+    return span[0].astimezone(UTC), span[1].astimezone(UTC)
 
 
 def merged(intervals: Iterable[Interval]) -> list[Interval]:

@@ -34,9 +34,10 @@ async def reply_loop(runtime: ServiceRuntime) -> None:
 
 
 async def read_new_mails(runtime: ServiceRuntime, mailbox: Mailbox) -> int:
-    """Handle the mails above the cursor, each in its own transaction; then flag the answers
-    and move the cursor. A crash in between only means reading them again: each mail's key
-    was claimed in the transaction that handled it."""
+    """Handle the mails above the cursor in one transaction; then move the answers away and
+    advance the cursor. A crash in between only means reading them again: each mail's key was
+    claimed in the transaction that handled it. A mail whose handling fails rolls the batch
+    back; the loop restarts and reads it again."""
     settings = runtime.settings
     assert isinstance(settings, BookingSettings)
     folder = settings.imap_folder
@@ -47,13 +48,15 @@ async def read_new_mails(runtime: ServiceRuntime, mailbox: Mailbox) -> int:
     if not mails:
         return 0
     secret: bytes = runtime.state["rsvp_secret"]
-    answered = []
-    for mail in mails:
-        async with transaction(runtime.pool) as conn:
-            handled = await handle_mail(conn, mail.raw, settings, secret, datetime.now(UTC))
+    outcomes = []
+    async with transaction(runtime.pool) as conn:  # one commit (one WAL flush) per batch
+        for mail in mails:
+            outcomes.append(await handle_mail(conn, mail.raw, settings, secret, datetime.now(UTC)))
+    for handled in outcomes:
         INBOUND_MAILS.labels(handled.outcome).inc()
-        if not handled.left_alone:
-            answered.append(mail.uid)
+    answered = [
+        mail.uid for mail, handled in zip(mails, outcomes, strict=True) if not handled.left_alone
+    ]
     await asyncio.to_thread(mailbox.mark_processed, answered)
     async with transaction(runtime.pool) as conn:
         await inbound_repository.advance(conn, folder, mailbox.uid_validity, mails[-1].uid)

@@ -60,7 +60,7 @@ class Handled:
 
 def key_of(raw: bytes) -> str:
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-    return mail_key(headers, raw)  # type: ignore[arg-type]
+    return mail_key(headers, raw)
 
 
 async def handle_mail(
@@ -72,16 +72,20 @@ async def handle_mail(
 ) -> Handled:
     """Handle one mail once: a mail another replica (or this one, before a crash) already
     handled is a ``duplicate`` and changes nothing."""
-    key = key_of(raw)
+    try:
+        reply: CalendarReply | Handled = read_reply(raw)
+    except NotAReplyError:
+        reply = Handled("not_a_reply")
+    except BadReplyError as exc:
+        reply = Handled(exc.reason)
+    key = reply.mail_key if isinstance(reply, CalendarReply) else key_of(raw)
     if not await inbound_repository.claim(conn, key):
         before = await inbound_repository.outcome_of(conn, key)
         return Handled("duplicate", left_alone=before in LEFT_ALONE)
-    try:
-        handled = await _apply(conn, read_reply(raw), settings, secret, now)
-    except NotAReplyError:
-        handled = Handled("not_a_reply")
-    except BadReplyError as exc:
-        handled = Handled(exc.reason)
+    if isinstance(reply, CalendarReply):
+        handled = await _apply(conn, reply, settings, secret, now)
+    else:
+        handled = reply
     await inbound_repository.settle(conn, key, handled.outcome, handled.meeting_id)
     if handled.outcome in LEFT_ALONE:
         handled = Handled(handled.outcome, left_alone=True)
@@ -110,11 +114,10 @@ async def _apply(
     secret: bytes,
     now: datetime,
 ) -> Handled:
-    meeting_id = await inbound_repository.meeting_by_uid(conn, reply.uid)
-    if meeting_id is None:
+    row = await repository.meeting_by_uid(conn, reply.uid)
+    if row is None:
         return Handled("no_meeting")
-    row = await repository.meeting(conn, meeting_id)
-    assert row is not None
+    meeting_id = row["meeting_id"]
     details = MeetingDetails.model_validate(row["details"])
     if reply.organizer != calendar_address(str(details.organizer.email)).lower():
         return Handled("forged_organizer", meeting_id)

@@ -13,7 +13,6 @@ ON CONFLICT (mail_key) DO NOTHING RETURNING mail_key
 """
 _OUTCOME_OF = "SELECT outcome FROM inbound_mails WHERE mail_key = $1"
 _SETTLE = "UPDATE inbound_mails SET outcome = $2, meeting_id = $3 WHERE mail_key = $1"
-_MEETING_BY_UID = "SELECT meeting_id FROM meetings WHERE uid = $1"
 _CURSOR = "SELECT uid_validity, last_uid FROM mailbox_cursors WHERE folder = $1"
 _ADVANCE = """
 INSERT INTO mailbox_cursors (folder, uid_validity, last_uid) VALUES ($1, $2, $3)
@@ -48,11 +47,6 @@ async def settle(
     conn: asyncpg.Connection, mail_key: str, outcome: str, meeting_id: str | None
 ) -> None:
     await conn.execute(_SETTLE, mail_key, outcome, meeting_id)
-
-
-async def meeting_by_uid(conn: asyncpg.Connection, uid: str) -> str | None:
-    meeting_id: str | None = await conn.fetchval(_MEETING_BY_UID, uid)
-    return meeting_id
 
 
 async def cursor(conn: asyncpg.Connection, folder: str) -> tuple[int, int] | None:

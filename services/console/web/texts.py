@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.console.web.privacy_texts import PRIVACY_ENGLISH
+from services.console.web.report_texts import REPORT_ENGLISH
 
 ENGLISH: dict[str, str] = {
     "Werkbank – Konsole": "Werkbank – console",
@@ -155,6 +156,9 @@ ENGLISH: dict[str, str] = {
     "Zeitpunkt": "Time",
     **PRIVACY_ENGLISH,
 }
+
+
+ENGLISH |= REPORT_ENGLISH
 
 
 def translate(text: str, language: str) -> str:
