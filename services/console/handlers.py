@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faststream.nats import NatsRouter
-from faststream.nats.annotations import NatsMessage
 from prometheus_client import Gauge
 
 from services.console import repository
@@ -60,9 +59,9 @@ class Arrival:
     envelope: Envelope[Any]
 
 
-def stream_sequence(message: NatsMessage | None) -> int:
+def stream_sequence(message: Any) -> int:
     try:
-        return int(message.raw_message.metadata.sequence.stream)  # type: ignore[union-attr]
+        return int(message.raw_message.metadata.sequence.stream)
     except Exception:  # no JetStream metadata (a test broker): the order of arrival counts
         return 0
 
@@ -116,9 +115,11 @@ def _router_for(runtime: ServiceRuntime, spec: ConsumerSpec) -> NatsRouter:
     )
 
     @reliable_subscriber(router, spec)
-    async def on_event(body: dict[str, Any], message: NatsMessage) -> None:
+    async def on_event(body: dict[str, Any]) -> None:
         envelope = decode(body)  # an invalid event raises here: dead-lettered on its own
         if envelope is not None:
+            # From the context by hand: as a handler argument it is resolved in a worker thread.
+            message = runtime.broker.context.get_local("message")
             await groups.submit(Arrival(stream_sequence(message), envelope))
 
     return router

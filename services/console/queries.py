@@ -141,7 +141,10 @@ async def proposals(
 
 async def runs_of(conn: asyncpg.Connection, need_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT * FROM runs WHERE $1 = ANY(need_ids) ORDER BY requested_at DESC LIMIT 20", need_id
+        # Containment, not ``= ANY``: only that can use the GIN index on need_ids.
+        "SELECT * FROM runs WHERE need_ids @> ARRAY[$1]::text[] ORDER BY requested_at DESC "
+        "LIMIT 20",
+        need_id,
     )
     return [dict(r) for r in rows]
 
@@ -302,9 +305,8 @@ async def overview(
              (SELECT count(*) FROM meetings WHERE status = 'confirmed'
                 AND starts_at >= $1 AND starts_at < $3) AS week,
              (SELECT count(*) FROM needs WHERE declines >= 2) AS declined_twice,
-             (SELECT count(*) FROM needs WHERE status = 'proposed' AND last_run_id IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM proposals p WHERE p.need_id = needs.need_id
-                                AND p.run_id = needs.last_run_id)) AS no_proposal,
+             (SELECT count(*) FROM needs WHERE status = 'proposed' AND no_proposal)
+                AS no_proposal,
              (SELECT count(*) FROM meetings WHERE attendance = 'no_show') AS no_show,
              (SELECT count(*) FROM deliveries WHERE status = 'failed') AS failed_deliveries,
              (SELECT count(*) FROM dead_letters WHERE state = 'open') AS dead_letters""",

@@ -70,7 +70,7 @@ ON CONFLICT (need_id) DO NOTHING
 """
 _PROPOSED = """
 UPDATE needs SET status = CASE WHEN status IN ('open', 'proposed') THEN 'proposed' ELSE status END,
-    last_run_id = $2, no_slot = false, updated_at = $3
+    last_run_id = $2, no_slot = false, no_proposal = $4, updated_at = $3
 WHERE need_id = $1
 """
 _PROPOSAL = """
@@ -199,7 +199,7 @@ async def _requested(conn: asyncpg.Connection, e: MatchRequested, at: datetime) 
 
 async def _proposed(conn: asyncpg.Connection, e: MatchProposed, at: datetime) -> None:
     await conn.execute(_NEED_PLACEHOLDER, e.need_id, e.company_id, at)
-    await conn.execute(_PROPOSED, e.need_id, e.run_id, at)
+    await conn.execute(_PROPOSED, e.need_id, e.run_id, at, not e.proposals)
     proposals = e.proposals
     await conn.execute(
         _PROPOSAL,

@@ -80,6 +80,9 @@ class ConsumerSpec:
     ack_wait: timedelta = timedelta(seconds=10)
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0, 60.0, 300.0))
     batch_size: int = 32
+    # How long one fetch waits for its batch: with fewer events waiting than ``batch_size``, a
+    # fetch hands over what it has only after this (idle consumers also fetch this often).
+    pull_timeout: float = 5.0
     # Events handled at once by one replica; order across events is then not kept.
     workers: int = 1
     # Only these subjects of ``subject`` reach the consumer: the others are never fetched.
@@ -148,17 +151,19 @@ CONSOLE_ON_PRIVACY = ConsumerSpec(
     subject="privacy.>",
     filter_subjects=("privacy.erasure.requested", "privacy.export.requested"),
 )
-# The console's read model: every event of every context. One message per fetch (a larger
-# batch waits out the pull's expiry for the rest of the batch when traffic is light, and staff
-# would see an action's result seconds late), but many workers: the console gathers the events
-# in flight into one transaction each, applied in stream order (group commit).
+# The console's read model: every event of every context, gathered into one transaction per
+# group of the events in flight (group commit), applied in stream order. Fetched in batches with
+# a short wait: a batch that does not fill holds its events back at most ``pull_timeout``, so
+# staff see an action's result at once, and a backlog costs one fetch per batch, not per event.
 _CONSOLE_WORKERS = 32
+_CONSOLE_PULL_TIMEOUT = 0.1
 CONSOLE_ON_MATCHING = ConsumerSpec(
     service="console",
     durable="console-on-matching",
     stream=MATCHING_STREAM,
     subject="matching.>",
-    batch_size=1,
+    batch_size=_CONSOLE_WORKERS,
+    pull_timeout=_CONSOLE_PULL_TIMEOUT,
     workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_BOOKING = ConsumerSpec(
@@ -166,7 +171,8 @@ CONSOLE_ON_BOOKING = ConsumerSpec(
     durable="console-on-booking",
     stream=BOOKING_STREAM,
     subject="booking.>",
-    batch_size=1,
+    batch_size=_CONSOLE_WORKERS,
+    pull_timeout=_CONSOLE_PULL_TIMEOUT,
     workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_NOTIFY = ConsumerSpec(
@@ -174,7 +180,8 @@ CONSOLE_ON_NOTIFY = ConsumerSpec(
     durable="console-on-notify",
     stream=NOTIFY_STREAM,
     subject="notify.>",
-    batch_size=1,
+    batch_size=_CONSOLE_WORKERS,
+    pull_timeout=_CONSOLE_PULL_TIMEOUT,
     workers=_CONSOLE_WORKERS,
 )
 CONSOLE_ON_DEADLETTER = ConsumerSpec(
@@ -182,7 +189,8 @@ CONSOLE_ON_DEADLETTER = ConsumerSpec(
     durable="console-on-deadletter",
     stream=DEADLETTER_STREAM,
     subject="deadletter.>",
-    batch_size=1,
+    batch_size=_CONSOLE_WORKERS,
+    pull_timeout=_CONSOLE_PULL_TIMEOUT,
     workers=_CONSOLE_WORKERS,
 )
 CONSOLE_CONSUMERS = (

@@ -307,7 +307,7 @@ def reliable_subscriber(router: NatsRouter, spec: ConsumerSpec) -> Callable[[Any
         stream=JStream(spec.stream.name, declare=False),
         durable=spec.durable,
         config=consumer_config(spec),
-        pull_sub=PullSub(batch_size=spec.batch_size, timeout=5.0),
+        pull_sub=PullSub(batch_size=spec.batch_size, timeout=spec.pull_timeout),
         ack_policy=AckPolicy.ACK,
         max_workers=spec.workers,
         title=spec.durable,

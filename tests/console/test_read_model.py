@@ -236,3 +236,18 @@ async def test_lists_sorted_by_time_page_on_with_the_cursor_of_a_full_page(pool:
             second = await fetch(name, decode_cursor(first.next_cursor))
             seen[name] = (len(first.rows), len(second.rows), second.next_cursor)
     assert seen == dict.fromkeys(("needs", "meetings", "deliveries"), (2, 1, None))
+
+
+async def test_the_overview_counts_a_need_whose_last_run_proposed_nobody(pool: Pool) -> None:
+    freshness = Freshness()
+    empty = proposed("need-lonely", "prov-x")
+    empty = empty.model_copy(update={"data": empty.data.model_copy(update={"proposals": ()})})
+    later = proposed("need-lonely", "prov-x")
+    now = datetime.now(UTC)
+    counts = []
+    async with pool.acquire() as conn:
+        await project_group(pool, freshness, SPEC, [Arrival(1, empty)])
+        counts.append((await queries.overview(conn, now, now, now))["no_proposal"])
+        await project_group(pool, freshness, SPEC, [Arrival(2, later)])
+        counts.append((await queries.overview(conn, now, now, now))["no_proposal"])
+    assert counts == [1, 0]
