@@ -14,12 +14,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.booking import aftercare, changes, followup_repository, repository, service
 from services.booking.calendars import repository as calendars_repository
 from services.booking.calendars.api import with_warning
+from services.booking.calendars.service import refresh_before_booking
 from services.booking.inbound import repository as inbound_repository
 from services.booking.settings import BookingSettings
 from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
-from shared.events.booking import AttendanceStatus
+from shared.events.booking import AttendanceStatus, MeetingDetails
 from shared.events.common import PartyKind
 from shared.service import runtime_of
 
@@ -99,11 +100,22 @@ async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[
         }
 
 
+async def _refresh_provider_calendar(request: Request, meeting_id: str) -> None:
+    """The provider's busy times as current as for a booking (bounded by the time-out)."""
+    pool = runtime_of(request).pool
+    async with transaction(pool) as conn:
+        row = await repository.meeting(conn, meeting_id)
+    if row is not None:
+        provider_id, _ = changes.party_ids(MeetingDetails.model_validate(row["details"]))
+        await refresh_before_booking(pool, settings_of(request), [provider_id])
+
+
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(
     meeting_id: str, body: RescheduleIn, request: Request, actor: Staff
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
+    await _refresh_provider_calendar(request, meeting_id)
     async with transaction(runtime.pool) as conn:
         try:
             details = await changes.reschedule(

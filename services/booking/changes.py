@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.booking import repository
+from services.booking.calendars import repository as calendars
 from services.booking.domain.calendar import MeetingType, Room, Venue, padded
 from services.booking.invitations import build_calendar, with_rsvp_links
 from services.booking.places import DEFAULT_VENUE, usable_venues, wishes_of
@@ -63,9 +64,15 @@ def people_of(details: MeetingDetails) -> list[str]:
 
 
 async def why_not_bookable(
-    conn: asyncpg.Connection, details: MeetingDetails, start: datetime, end: datetime, now: datetime
+    conn: asyncpg.Connection,
+    details: MeetingDetails,
+    start: datetime,
+    kind: MeetingType,
+    now: datetime,
 ) -> str | None:
-    """Why staff may not move the meeting to [start, end): past, venue closed, provider away."""
+    """Why staff may not move the meeting to [start, end): past, venue closed, provider away or
+    busy in their own calendar (buffers included, as the slot search counts them)."""
+    end = start + kind.duration
     if start <= now:
         return f"{start.isoformat()} is in the past"
     venue = await venue_of(conn, details)
@@ -74,7 +81,17 @@ async def why_not_bookable(
     wishes = await wishes_of(conn, *party_ids(details))
     if wishes.provider and (why := wishes.provider.why_not(start, end)):
         return f"the provider is not available: {why}"
+    if await provider_busy(conn, details, start, kind):
+        return "the provider is busy then in their own calendar"
     return None
+
+
+async def provider_busy(
+    conn: asyncpg.Connection, details: MeetingDetails, start: datetime, kind: MeetingType
+) -> bool:
+    """Whether the provider's fetched calendar is busy around a meeting at ``start``."""
+    before, after = padded(start, kind)
+    return await calendars.busy_during(conn, party_ids(details)[0], before, after)
 
 
 async def reschedule(
@@ -91,7 +108,7 @@ async def reschedule(
     row = await live_meeting(conn, meeting_id)
     details = MeetingDetails.model_validate(row["details"])
     kind = meeting_type(settings)
-    if why := await why_not_bookable(conn, details, new_start, new_start + kind.duration, now):
+    if why := await why_not_bookable(conn, details, new_start, kind, now):
         raise SlotError(why)
     await repository.drop_held_options(conn, meeting_id)
     room = (

@@ -193,13 +193,16 @@ async def next_slot(
 ) -> NextSlot | None:
     """The next held option still ahead, else the earliest free slot nobody declined."""
     notice = now + timedelta(hours=settings.minimum_notice_hours)
+    kind = meeting_type(settings)
     for held in await repository.held_options(conn, details.meeting_id):
-        if held["starts_at"] >= notice:
+        # Held at booking; the provider's calendar may have filled that time since.
+        if held["starts_at"] >= notice and not await changes.provider_busy(
+            conn, details, held["starts_at"], kind
+        ):
             room = Room(held["room_id"], held["room_name"]) if held["room_id"] else None
             return NextSlot(held["starts_at"], room, held["option"])
     await repository.drop_held_options(conn, details.meeting_id)
     venue = await changes.venue_of(conn, details)
-    kind = meeting_type(settings)
     people = changes.people_of(details)
     rooms = [f"room:{room.room_id}" for room in venue.rooms]
     busy = await repository.busy(conn, people + rooms, now, now + kind.horizon + timedelta(days=1))

@@ -48,7 +48,9 @@ def calendar_settings(stack: StackInfo) -> BookingSettings:
 
 @pytest.fixture(scope="module")
 async def booking(stack: StackInfo) -> AsyncIterator[RunningService]:
-    async with in_process(build(calendar_settings(stack))) as running:
+    """One service for the module (it consumes every MatchAccepted): two alternatives held."""
+    settings = calendar_settings(stack).model_copy(update={"options": 3})
+    async with in_process(build(settings)) as running:
         yield running
 
 
@@ -205,6 +207,16 @@ EXDATE;TZID=Europe/Berlin:{free_day:%Y%m%d}T060000
         assert calendar["stale"] == (calendar["warning"] is not None)
         assert calendar["write_meetings"] is True
 
+        busy_day = workdays_from(today + timedelta(days=2), 1)[0]
+        refused = await staff.post(
+            f"/api/booking/meetings/{confirmed.meeting.meeting_id}/reschedule",
+            json={"start": datetime.combine(busy_day, time(10), tzinfo=BERLIN).isoformat()},
+        )
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "start"
+        assert "busy" in error["message"]
+
         later = datetime.combine(free_day, time(14), tzinfo=BERLIN)
         moved = await staff.post(
             f"/api/booking/meetings/{confirmed.meeting.meeting_id}/reschedule",
@@ -229,6 +241,54 @@ EXDATE;TZID=Europe/Berlin:{free_day:%Y%m%d}T060000
                 return (await dav.get(copy_url)).status_code == 404
 
         await eventually(removed)
+
+
+async def test_a_decline_skips_a_held_alternative_the_providers_calendar_filled_since(
+    booking: RunningService, stack: StackInfo
+) -> None:
+    url = new_calendar(stack)
+    provider = f"p-held-{uuid.uuid4().hex[:6]}"
+    async with booking.client(TOKEN) as staff:
+        registered = await staff.put(
+            f"/api/booking/providers/{provider}/calendar",
+            json={
+                "kind": "caldav",
+                "url": url,
+                "username": stack.caldav_user,
+                "secret_ref": SECRET_REF,
+            },
+        )
+        assert registered.status_code == 200, registered.text
+
+        async def fetched() -> bool:
+            return (await status_of(staff, provider))["fetched_at"] is not None
+
+        await eventually(fetched)
+        confirmed = await book_one(stack, provider)
+        meeting_id = confirmed.meeting.meeting_id
+        async with transaction(booking.runtime.pool) as conn:
+            held = await repository.held_options(conn, meeting_id)
+        assert [row["option"] for row in held] == [1, 2]
+        filled = held[0]["starts_at"].astimezone(BERLIN).date()
+        put(
+            stack,
+            url,
+            "filled",
+            f"DTSTART;VALUE=DATE:{filled:%Y%m%d}\nDTEND;VALUE=DATE:"
+            f"{filled + timedelta(days=1):%Y%m%d}",
+        )
+
+        async def busy_fetched() -> bool:
+            return bool((await status_of(staff, provider))["busy_count"] >= 1)
+
+        await eventually(busy_fetched)
+        async with booking.client() as attendee:
+            attendee.headers["Accept"] = "application/json"
+            rsvp_url = confirmed.meeting.attendees[0].rsvp_url
+            assert rsvp_url is not None
+            declined = await attendee.post(httpx.URL(rsvp_url).path, data={"response": "declined"})
+        assert declined.status_code == 200, declined.text
+        assert declined.json()["next_start"] == held[1]["starts_at"].isoformat()
 
 
 class FeedServer:

@@ -58,6 +58,9 @@ UPDATE provider_calendars SET attempted_at = $2, failure = $3, leased_until = NU
 WHERE provider_id = $1
 """
 _STALE_COUNT = "SELECT count(*) FROM provider_calendars WHERE failure IS NOT NULL"
+_BUSY_DURING = """
+SELECT EXISTS (SELECT 1 FROM provider_busy WHERE provider_id = $1 AND span && tstzrange($2, $3))
+"""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,14 @@ async def record_failure(
 ) -> None:
     """The last busy times stay in use (stale while the calendar fails)."""
     await conn.execute(_FAILED, provider_id, attempted_at, reason)
+
+
+async def busy_during(
+    conn: asyncpg.Connection, provider_id: str, start: datetime, end: datetime
+) -> bool:
+    """Whether the provider's own calendar (as last fetched) is busy during [start, end)."""
+    busy: bool = await conn.fetchval(_BUSY_DURING, provider_id, start, end)
+    return busy
 
 
 async def failing_count(conn: asyncpg.Connection) -> int:
