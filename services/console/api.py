@@ -7,6 +7,7 @@ from services.console.web import (
     imports,
     meetings,
     needs,
+    privacy,
     profiles,
     reports,
     signin,
@@ -20,6 +21,7 @@ routers = [
     meetings.router,
     troubles.router,
     imports.router,
+    privacy.router,
     reports.router,
     profiles.router,
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.console.web.privacy_texts import PRIVACY_ENGLISH
 from services.console.web.report_texts import REPORT_ENGLISH
 
 ENGLISH: dict[str, str] = {
@@ -153,6 +154,7 @@ ENGLISH: dict[str, str] = {
     "Verlauf": "History",
     "Angefordert von": "Requested by",
     "Zeitpunkt": "Time",
+    **PRIVACY_ENGLISH,
 }
 
 
