@@ -11,6 +11,7 @@ from services.console.web import (
     need_actions,
     needs,
     no_slot,
+    privacy,
     profiles,
     reports,
     signin,
@@ -30,6 +31,7 @@ routers = [
     imports.router,
     batch.router,
     audit.router,
+    privacy.router,
     reports.router,
     profiles.router,
 ]

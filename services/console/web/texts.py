@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.console.web.privacy_texts import PRIVACY_ENGLISH
 from services.console.web.report_texts import REPORT_ENGLISH
 
 ENGLISH: dict[str, str] = {
@@ -249,6 +250,7 @@ ENGLISH: dict[str, str] = {
     "Keine freie Zeit in den nächsten Wochen; bitte Datum und Uhrzeit angeben.": (
         "No free time in the coming weeks; please enter a date and time."
     ),
+    **PRIVACY_ENGLISH,
 }
 
 
