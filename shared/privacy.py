@@ -126,7 +126,10 @@ class Scrubber:
         if value is None:
             return None
         if data_type == "bytea":
-            text = bytes(value).decode("utf-8", errors="replace")
+            try:
+                text = bytes(value).decode("utf-8")
+            except UnicodeDecodeError:  # a binary document (a PDF): not text, left as it is
+                return value
             return self._document(text).encode()
         if data_type in ("json", "jsonb"):
             return json.dumps(self.json(json.loads(value)), ensure_ascii=False)
@@ -181,7 +184,7 @@ class Column:
     def as_text(self) -> str:
         quoted = _ident(self.name)
         if self.data_type == "bytea":
-            return f"convert_from({quoted}, 'UTF8')"
+            return f"bytea_as_text({quoted})"  # shared migration 0005: binary stays binary
         return f"{quoted}::text"
 
 

@@ -60,10 +60,10 @@ async def purge_stream(
         state = (await js.stream_info(stream)).state
     except NotFoundError:
         return 0
-    deleted = 0
-    if state.messages == 0:  # a stream never written to has first_seq 0, which get_msg refuses
+    if not state.messages:  # an empty stream says first_seq 0, and the server refuses seq 0
         return 0
-    for start in range(state.first_seq, state.last_seq + 1, _CHUNK):
+    deleted = 0
+    for start in range(max(state.first_seq, 1), state.last_seq + 1, _CHUNK):
         seqs = range(start, min(start + _CHUNK, state.last_seq + 1))
         messages = await asyncio.gather(*(_get(client, stream, seq) for seq in seqs))
         for seq, message in zip(seqs, messages, strict=True):

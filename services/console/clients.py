@@ -69,6 +69,19 @@ class Services:
             raise ApiError(problem_from(answer.status_code, body))
         return body
 
+    async def fetch(self, service: str, path: str, token: str | None) -> bytes | None:
+        """A document as it is (a download), or None when the service does not know it."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            answer = await self.client.get(self.base(service) + path, headers=headers)
+        except httpx.TransportError as exc:
+            raise ServiceUnavailableError(service) from exc
+        if answer.status_code == 404:
+            return None
+        if answer.status_code >= 400:
+            raise ServiceUnavailableError(service)
+        return answer.content
+
 
 def _json_or_none(answer: httpx.Response) -> Any:
     if not answer.content:

@@ -41,9 +41,18 @@ SERVICE_NAMES_DE = {
 
 
 async def request_export(
-    conn: asyncpg.Connection, *, requested_by: str, contact_id: str | None, email: str | None
+    conn: asyncpg.Connection,
+    *,
+    requested_by: str,
+    contact_id: str | None,
+    email: str | None,
+    company_id: str | None = None,
+    provider_id: str | None = None,
 ) -> ExportRequested | None:
-    found = await repo.contacts_of(conn, contact_id=contact_id, email=email)
+    """An export of one contact, or of every contact of an organisation."""
+    found = await repo.contacts_of(
+        conn, contact_id=contact_id, email=email, company_id=company_id, provider_id=provider_id
+    )
     contact_ids = tuple(sorted({row["contact_id"] for row in found if row["contact_id"]}))
     if not contact_ids:
         return None

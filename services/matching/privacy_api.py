@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.matching import export, privacy
 from services.matching.settings import MatchingSettings
+from shared import audit
 from shared.auth import Admin, GuardedRoute
 from shared.db import transaction
 from shared.service import runtime_of
@@ -56,6 +57,7 @@ async def request_erasure(body: ErasureIn, request: Request, actor: Admin) -> di
                 company_id=body.company_id,
                 provider_id=body.provider_id,
             )
+            await audit.record(conn, request, status=status.HTTP_202_ACCEPTED)
     except privacy.NobodyFoundError:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
@@ -88,17 +90,21 @@ async def get_erasure(
 
 
 class ExportIn(BaseModel):
-    """Exactly one of: a contact id or an email address."""
+    """Exactly one of: a contact (by id or email address), a company or a provider (all of
+    its contacts)."""
 
     model_config = ConfigDict(extra="forbid")
 
     contact_id: str | None = Id
     email: EmailStr | None = None
+    company_id: str | None = Id
+    provider_id: str | None = Id
 
     @model_validator(mode="after")
     def exactly_one(self) -> ExportIn:
-        if bool(self.contact_id) == bool(self.email):
-            msg = "give exactly one of contact_id, email"
+        given = [v for v in (self.contact_id, self.email, self.company_id, self.provider_id) if v]
+        if len(given) != 1:
+            msg = "give exactly one of contact_id, email, company_id, provider_id"
             raise ValueError(msg)
         return self
 
@@ -111,7 +117,11 @@ async def request_export(body: ExportIn, request: Request, actor: Admin) -> dict
             requested_by=actor.subject,
             contact_id=body.contact_id,
             email=str(body.email) if body.email else None,
+            company_id=body.company_id,
+            provider_id=body.provider_id,
         )
+        if event is not None:
+            await audit.record(conn, request, status=status.HTTP_202_ACCEPTED)
     if event is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, {"field": "body", "message": "no contact matches"}

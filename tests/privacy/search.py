@@ -20,11 +20,25 @@ WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') AND t.table_typ
   AND c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea', 'ARRAY')
 """
 
+# UTF-8 as text, binary documents (PDF reports) as escaped bytes, like the services' own
+# function (shared migration 0005), but in this connection's temporary schema: every schema
+# of the database is searched, including some that are no service's.
+_BYTEA_AS_TEXT = """
+CREATE OR REPLACE FUNCTION pg_temp.bytea_as_text(value bytea) RETURNS text LANGUAGE plpgsql
+IMMUTABLE AS $$
+BEGIN
+    RETURN convert_from(value, 'UTF8');
+EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
+    RETURN encode(value, 'escape');
+END;
+$$
+"""
+
 
 def _text_of(column: str, data_type: str) -> str:
     quoted = '"' + column.replace('"', '""') + '"'
     if data_type == "bytea":
-        return f"convert_from({quoted}, 'UTF8')"
+        return f"pg_temp.bytea_as_text({quoted})"
     return f"{quoted}::text"
 
 
@@ -32,6 +46,7 @@ async def columns_mentioning(conn: asyncpg.Connection, terms: list[str]) -> list
     """``schema.table.column`` of every column where a term appears."""
     found = []
     lowered = [t.lower() for t in terms]
+    await conn.execute(_BYTEA_AS_TEXT)
     for row in await conn.fetch(_COLUMNS):
         text = (
             f"lower(regexp_replace({_text_of(row['column_name'], row['data_type'])}, $2, '', 'g'))"

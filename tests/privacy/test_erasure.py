@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from shared.events.base import wrap
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import MatchAccepted, NeedSummary
 from shared.events.privacy import ERASING_SERVICES
+from shared.privacy import ErasureSubject
+from shared.privacy_streams import purge_stream
 from tests.matching.sample import PROVIDERS
 from tests.privacy.conftest import TOKEN
 from tests.privacy.search import columns_mentioning, messages_mentioning
@@ -161,6 +164,38 @@ async def dead_letter_naming(stack: StackInfo, erika: dict[str, str], company_id
         await publish(client, wrap(event, source="matching"), body=json.dumps(body).encode())
 
 
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def erase_through_the_console(console: RunningService, erika: dict[str, str]) -> str:
+    """As an administrator would: the confirmation page names her, the form asks matching, the
+    status page shows the request until every service has confirmed it."""
+    async with httpx.AsyncClient(base_url=console.base_url, timeout=30) as browser:
+        confirm = await browser.get(f"/datenschutz/kontakt/{erika['contact_id']}/loeschen")
+        assert confirm.status_code == 200, confirm.text
+        assert erika["name"] in confirm.text
+        token = CSRF.search(confirm.text)
+        assert token is not None
+        erased = await browser.post(
+            f"/datenschutz/kontakt/{erika['contact_id']}/loeschen",
+            data={"csrf_token": token.group(1)},
+        )
+        assert erased.status_code == 303, erased.text
+        status_page = erased.headers["location"]
+        assert status_page.startswith("/datenschutz/loeschungen/erase-")
+
+        async def done() -> bool:
+            shown = await browser.get(status_page)
+            return 'data-status="done"' in shown.text
+
+        await eventually(done, timeout=90)
+        shown = (await browser.get(status_page)).text
+        for name in ("Vermittlung", "Terminbuchung", "Benachrichtigungen", "Verwaltungskonsole"):
+            assert name in shown
+        assert erika["name"] not in shown
+    return status_page.rsplit("/", 1)[-1]
+
+
 async def test_an_erased_contact_is_found_nowhere_in_any_schema_or_stream(
     services: dict[str, RunningService], stack: StackInfo
 ) -> None:
@@ -199,20 +234,10 @@ async def test_an_erased_contact_is_found_nowhere_in_any_schema_or_stream(
         assert any(".feedback." in c for c in before)
         assert any(".needs." in c for c in before)
 
+        request_id = await erase_through_the_console(services["console"], erika)
         async with services["matching"].client(TOKEN) as staff:
-            requested = await staff.post(
-                "/api/matching/privacy/erasures", json={"email": erika["email"].upper()}
-            )
-            assert requested.status_code == 202, requested.text
-            request_id = requested.json()["request_id"]
-            assert requested.json()["contact_ids"] == [erika["contact_id"]]
-
-            async def done() -> bool:
-                status = (await staff.get(f"/api/matching/privacy/erasures/{request_id}")).json()
-                return bool(status["status"] == "done")
-
-            await eventually(done, timeout=60)
             status = (await staff.get(f"/api/matching/privacy/erasures/{request_id}")).json()
+        assert status["contact_ids"] == [erika["contact_id"]]
 
         assert {c["service"] for c in status["confirmations"]} == set(ERASING_SERVICES)
         console_rows = next(c["rows"] for c in status["confirmations"] if c["service"] == "console")
@@ -254,3 +279,18 @@ async def test_an_erasure_names_exactly_one_person_or_organisation(
     assert both.status_code == 422
     assert nobody.status_code == 404
     assert unknown.status_code == 404
+
+
+async def test_an_empty_stream_is_searched_without_asking_for_message_zero(
+    stack: StackInfo,
+) -> None:
+    """A stream that never held a message reports first_seq 0; the server refuses to get it."""
+    name = f"EMPTY_{uuid.uuid4().hex[:8].upper()}"
+    subject = ErasureSubject("erase-empty", frozenset({"c-nobody"}), terms={"Niemand Nirgends"})
+    async with nats_client(stack.nats_url) as client:
+        js = client.jetstream()
+        await js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+        try:
+            assert await purge_stream(client, name, subject, service="test") == 0
+        finally:
+            await js.delete_stream(name)
