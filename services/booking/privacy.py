@@ -38,6 +38,8 @@ _FREE_TEXTS = {
 _PROVIDER_CALENDARS = {
     "booking.provider_busy": "DELETE FROM provider_busy WHERE provider_id = ANY($1::text[])",
     "booking.calendar_copies": "DELETE FROM calendar_copies WHERE provider_id = ANY($1::text[])",
+    "booking.calendar_copy_retries": "DELETE FROM calendar_copy_retries "
+    "WHERE provider_id = ANY($1::text[])",
     "booking.provider_calendars": "DELETE FROM provider_calendars "
     "WHERE provider_id = ANY($1::text[])",
 }

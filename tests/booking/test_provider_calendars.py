@@ -19,7 +19,8 @@ from pydantic import SecretStr
 
 from services.booking import repository
 from services.booking.app import build
-from services.booking.calendars import client
+from services.booking.calendars import client, copies
+from services.booking.calendars import repository as calendars_repository
 from services.booking.calendars import service as calendars_service
 from services.booking.calendars.repository import CalendarSource
 from services.booking.domain.calendar import BERLIN, public_holidays
@@ -400,6 +401,64 @@ async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_ex
             confirmed.meeting.meeting_id,
         )
     assert left == 0
+
+
+def closed_port_url() -> str:
+    """A URL whose port refuses connections at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/dav/"
+
+
+async def test_a_copy_that_cannot_be_written_is_retried_after_a_growing_capped_wait(
+    booking: RunningService, stack: StackInfo
+) -> None:
+    provider = f"p-down-{uuid.uuid4().hex[:6]}"
+    async with booking.client(TOKEN) as staff:
+        registered = await staff.put(
+            f"/api/booking/providers/{provider}/calendar",
+            json={
+                "kind": "caldav",
+                "url": closed_port_url(),
+                "username": stack.caldav_user,
+                "secret_ref": SECRET_REF,
+                "write_meetings": True,
+            },
+        )
+        assert registered.status_code == 200, registered.text
+    meeting_id = (await book_one(stack, provider)).meeting.meeting_id
+    pool = booking.runtime.pool
+
+    async def retry() -> Any:
+        async with transaction(pool) as conn:
+            return await conn.fetchrow(
+                "SELECT failures, retry_at - now() AS wait FROM calendar_copy_retries"
+                " WHERE meeting_id = $1 AND provider_id = $2",
+                meeting_id,
+                provider,
+            )
+
+    async def failed(times: int) -> bool:
+        row = await retry()
+        return row is not None and row["failures"] == times
+
+    await eventually(lambda: failed(1))
+    first = await retry()
+    assert timedelta(seconds=20) < first["wait"] <= timedelta(seconds=copies.FIRST_WAIT)
+    async with transaction(pool) as conn:  # the wait is over
+        await conn.execute("UPDATE calendar_copy_retries SET retry_at = now()")
+    await eventually(lambda: failed(2))
+    second = await retry()
+    assert second["wait"] > timedelta(seconds=copies.FIRST_WAIT * 1.5)
+    async with transaction(pool) as conn:
+        await conn.execute(
+            "UPDATE calendar_copy_retries SET failures = 30 WHERE meeting_id = $1", meeting_id
+        )
+        retry_at = await calendars_repository.copy_failed(
+            conn, meeting_id, provider, copies.FIRST_WAIT, copies.LONGEST_WAIT
+        )
+    assert retry_at <= datetime.now(UTC) + timedelta(seconds=copies.LONGEST_WAIT + 5)
 
 
 class FeedServer:
