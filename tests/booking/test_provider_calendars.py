@@ -3,6 +3,7 @@ an iCalendar feed, and a server that accepts connections and never answers."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import uuid
@@ -25,8 +26,17 @@ from services.booking.domain.calendar import BERLIN, public_holidays
 from services.booking.domain.freebusy import busy_times
 from services.booking.settings import BookingSettings
 from shared.db import transaction
+from shared.events.base import utc_now, wrap
+from shared.events.privacy import (
+    ErasureCompleted,
+    ErasureRequested,
+    ErasureScope,
+    ExportAssembled,
+    ExportRequested,
+)
 from tests.booking.test_booking_flow import TOKEN, book_one, settings_for
-from tests.support.harness import RunningService, eventually, in_process
+from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
+from tests.support.streams import read_all
 from werkbank.caldav import create_calendar
 from werkbank.stack import StackInfo
 
@@ -289,6 +299,107 @@ async def test_a_decline_skips_a_held_alternative_the_providers_calendar_filled_
             declined = await attendee.post(httpx.URL(rsvp_url).path, data={"response": "declined"})
         assert declined.status_code == 200, declined.text
         assert declined.json()["next_start"] == held[1]["starts_at"].isoformat()
+
+
+async def booking_answer(
+    stack: StackInfo,
+    subject: str,
+    model: type[ExportAssembled] | type[ErasureCompleted],
+    request_id: str,
+) -> Any:
+    found: list[Any] = []
+
+    async def answered() -> bool:
+        async with nats_client(stack.nats_url) as nats:
+            messages = await read_all(nats, "PRIVACY", subject, idle=0.2)
+        found[:] = [
+            event
+            for m in messages
+            if request_id.encode() in m.data
+            and (event := model.model_validate(json.loads(m.data)["data"])).service == "booking"
+        ]
+        return bool(found)
+
+    await eventually(answered)
+    return found[0]
+
+
+async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_export_shows(
+    booking: RunningService, stack: StackInfo
+) -> None:
+    url = new_calendar(stack)
+    today = datetime.now(UTC).date()
+    every_morning = (
+        f"DTSTART:{today:%Y%m%d}T060000Z\nDTEND:{today:%Y%m%d}T070000Z\nRRULE:FREQ=DAILY"
+    )
+    put(stack, url, "busy", every_morning)
+    provider = f"p-gdpr-{uuid.uuid4().hex[:6]}"
+    async with booking.client(TOKEN) as staff:
+        registered = await staff.put(
+            f"/api/booking/providers/{provider}/calendar",
+            json={
+                "kind": "caldav",
+                "url": url,
+                "username": stack.caldav_user,
+                "secret_ref": SECRET_REF,
+                "write_meetings": True,
+            },
+        )
+        assert registered.status_code == 200, registered.text
+
+        async def fetched() -> bool:
+            return bool((await status_of(staff, provider))["busy_count"] >= 1)
+
+        await eventually(fetched)
+        confirmed = await book_one(stack, provider)  # ties the provider's contact to it
+        contact_id = f"{provider}-1"
+        export = wrap(
+            ExportRequested(
+                request_id=f"exp-{provider}",
+                contact_ids=(contact_id,),
+                requested_by="test",
+                requested_at=utc_now(),
+            ),
+            source="matching",
+        )
+        async with nats_client(stack.nats_url) as nats:
+            await publish(nats, export)
+        part = await booking_answer(
+            stack, "privacy.export.assembled", ExportAssembled, export.data.request_id
+        )
+        [calendar] = part.records["provider_calendars"]
+        assert (calendar["url"], calendar["username"]) == (url, stack.caldav_user)
+        assert calendar["secret_ref"] == SECRET_REF
+        assert {row["provider_id"] for row in part.records["provider_busy"]} == {provider}
+
+        erasure = wrap(
+            ErasureRequested(
+                request_id=f"del-{provider}",
+                scope=ErasureScope.ORGANISATION,
+                contact_ids=(contact_id,),
+                party_ids=(provider,),
+                requested_by="test",
+                requested_at=utc_now(),
+            ),
+            source="matching",
+        )
+        async with nats_client(stack.nats_url) as nats:
+            await publish(nats, erasure)
+        done = await booking_answer(
+            stack, "privacy.erasure.completed", ErasureCompleted, erasure.data.request_id
+        )
+        assert done.rows["booking.provider_calendars"] == 1
+        assert done.rows["booking.provider_busy"] >= 1
+        gone = await staff.get(f"/api/booking/providers/{provider}/calendar")
+        assert gone.status_code == 404
+    async with transaction(booking.runtime.pool) as conn:
+        left = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM provider_busy WHERE provider_id = $1)"
+            " + (SELECT count(*) FROM calendar_copies WHERE meeting_id = $2)",
+            provider,
+            confirmed.meeting.meeting_id,
+        )
+    assert left == 0
 
 
 class FeedServer:
