@@ -3,6 +3,7 @@ an iCalendar feed, and a server that accepts connections and never answers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -464,10 +465,14 @@ async def test_a_copy_that_cannot_be_written_is_retried_after_a_growing_capped_w
 class FeedServer:
     """A real HTTP server with one iCalendar feed; ``hang`` makes it accept and never answer."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, delay: float = 0.0) -> None:
         self.text = text
         self.hang = threading.Event()
         self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.fetching: dict[str, int] = {}  # per path: requests being answered now
+        self.most_at_once: dict[str, int] = {}
+        self.fetches: dict[str, int] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -475,6 +480,18 @@ class FeedServer:
                 if server.hang.is_set():
                     server.release.wait(60)
                     return
+                with server.lock:
+                    now = server.fetching[self.path] = server.fetching.get(self.path, 0) + 1
+                    server.most_at_once[self.path] = max(now, server.most_at_once.get(self.path, 0))
+                    server.fetches[self.path] = server.fetches.get(self.path, 0) + 1
+                try:
+                    server.release.wait(delay)  # long enough for a second fetch to overlap
+                    self.answer()
+                finally:
+                    with server.lock:
+                        server.fetching[self.path] -= 1
+
+            def answer(self) -> None:
                 body = server.text.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/calendar; charset=utf-8")
@@ -495,6 +512,37 @@ class FeedServer:
         self.release.set()
         self.http.shutdown()
         self.http.server_close()
+
+
+async def test_two_replicas_fetch_each_calendar_one_at_a_time_and_share_them(
+    stack: StackInfo,
+) -> None:
+    feed = FeedServer(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Leer//DE\r\nEND:VCALENDAR\r\n", delay=0.3
+    )
+    settings = calendar_settings(stack)
+    providers = [f"p-lease-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
+    try:
+        async with in_process(build(settings)) as first, in_process(build(settings)):
+            async with first.client(TOKEN) as staff:
+                for provider in providers:
+                    registered = await staff.put(
+                        f"/api/booking/providers/{provider}/calendar",
+                        json={"kind": "ical", "url": f"{feed.url}?{provider}"},
+                    )
+                    assert registered.status_code == 200, registered.text
+
+            def each_fetched(times: int) -> bool:
+                with feed.lock:
+                    return (
+                        len(feed.fetches) == len(providers) and min(feed.fetches.values()) >= times
+                    )
+
+            await eventually(lambda: asyncio.to_thread(each_fetched, 3), timeout=60)
+    finally:
+        feed.close()
+    with feed.lock:
+        assert feed.most_at_once == dict.fromkeys(feed.fetches, 1)
 
 
 @pytest.fixture
