@@ -119,20 +119,25 @@ async def save_feedback(
     await conn.execute(_SAVE_FEEDBACK, meeting_id, contact_id, rating, outcome, comment)
 
 
-_LAST_ANSWER = """
-SELECT response FROM answers WHERE meeting_id = $1 AND contact_id = $2 AND sequence = $3
-ORDER BY answer_id DESC LIMIT 1
-"""
-_LOG_ANSWER = """
-INSERT INTO answers (meeting_id, contact_id, sequence, response, channel, outdated)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
-# The current answer changes only for the same or a newer version of the meeting.
-_SET_CURRENT_ANSWER = """
-INSERT INTO responses (meeting_id, contact_id, response, sequence) VALUES ($1, $2, $3, $4)
-ON CONFLICT (meeting_id, contact_id) DO UPDATE SET response = EXCLUDED.response,
-    sequence = EXCLUDED.sequence, answered_at = now()
-WHERE responses.sequence <= EXCLUDED.sequence
+# One round trip: the answer is logged unless it repeats the last one to that version, and
+# becomes the current one only if logged for the same or a newer version of the meeting.
+_RECORD_ANSWER = """
+WITH last AS (
+    SELECT response FROM answers WHERE meeting_id = $1 AND contact_id = $2 AND sequence = $3
+    ORDER BY answer_id DESC LIMIT 1
+), logged AS (
+    INSERT INTO answers (meeting_id, contact_id, sequence, response, channel, outdated)
+    SELECT $1, $2, $3, $4, $5, $6
+    WHERE NOT EXISTS (SELECT 1 FROM last WHERE response = $4)
+    RETURNING 1
+), current AS (
+    INSERT INTO responses (meeting_id, contact_id, response, sequence)
+    SELECT $1, $2, $4, $3 WHERE NOT $6 AND EXISTS (SELECT 1 FROM logged)
+    ON CONFLICT (meeting_id, contact_id) DO UPDATE SET response = EXCLUDED.response,
+        sequence = EXCLUDED.sequence, answered_at = now()
+    WHERE responses.sequence <= EXCLUDED.sequence
+)
+SELECT EXISTS (SELECT 1 FROM logged)
 """
 _CURRENT_ANSWERS = """
 SELECT r.contact_id, r.response, r.sequence, r.answered_at
@@ -156,15 +161,13 @@ async def record_answer(
 ) -> str:
     """``recorded``, ``repeated`` (the same answer to the same version again: nothing written) or
     ``outdated`` (an answer to an earlier version: logged once, the current answer stays)."""
-    args = (meeting["meeting_id"], contact_id, sequence)
     outdated = sequence < meeting["sequence"]
-    if await conn.fetchval(_LAST_ANSWER, *args) == response:
-        return "outdated" if outdated else "repeated"
-    await conn.execute(_LOG_ANSWER, *args, response, channel, outdated)
+    logged = await conn.fetchval(
+        _RECORD_ANSWER, meeting["meeting_id"], contact_id, sequence, response, channel, outdated
+    )
     if outdated:
         return "outdated"
-    await conn.execute(_SET_CURRENT_ANSWER, meeting["meeting_id"], contact_id, response, sequence)
-    return "recorded"
+    return "recorded" if logged else "repeated"
 
 
 async def current_answers(conn: asyncpg.Connection, meeting_id: str) -> list[dict[str, Any]]:
