@@ -114,14 +114,16 @@ async def record(
     status: int = 200,
     **targets: str,
 ) -> None:
-    """Record this request's action as succeeded, inside the endpoint's transaction.
+    """Record this request's action inside the endpoint's transaction, with the status the
+    endpoint will answer (a 409 after a recorded change, e.g. a run where everyone was vetoed,
+    is recorded as refused).
 
     ``targets`` add ids the path does not carry (e.g. the match an accept created)."""
     context = context_of(request)
     if context is None:
         return
     context.targets |= {key: str(value) for key, value in targets.items()}
-    context.recorded_id = await write(conn, context, "succeeded", status)
+    context.recorded_id = await write(conn, context, outcome_of(status), status)
 
 
 async def settle(request: Request, pool: Any, status: int) -> None:

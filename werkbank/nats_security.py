@@ -56,8 +56,9 @@ from shared.events.streams import (
 
 SERVICES: Final = ("matching", "booking", "notify", "console")
 AUDIT_SUBJECT: Final = "audit.action.recorded"
-# The services that keep an audit log and publish its records; the console acts through them.
-AUDITED: Final = ("matching", "booking", "notify")
+# The services that keep an audit log and publish its records (the console for the dead letters
+# it replays or discards itself; every other action goes through a service).
+AUDITED: Final = ("matching", "booking", "notify", "console")
 OPS_USER: Final = "ops"
 INBOX: Final = "_INBOX.>"
 ADVISORY_MAX_DELIVERIES: Final = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"

@@ -98,7 +98,7 @@ for name in NOTIFY_SMTP_USERNAME NOTIFY_SMTP_PASSWORD NOTIFY_SMS_GATEWAY_URL NOT
 done
 kubectl -n "$NS" create secret generic werkbank-notify "${notify_args[@]}"
 
-# The console signs its session cookies and signs in at the identity provider as the confidential
+# The console encrypts its session cookies and signs in at the identity provider as the confidential
 # client werkbank-console (identity/werkbank-realm.json; the secret is the client's in Keycloak).
 kubectl -n "$NS" create secret generic werkbank-console \
   $(db_args console) \

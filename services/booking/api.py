@@ -11,7 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.booking import aftercare, changes, followup_repository, repository, service
+from services.booking import (
+    aftercare,
+    changes,
+    followup_repository,
+    free_slots,
+    repository,
+    service,
+)
 from services.booking.calendars import repository as calendars_repository
 from services.booking.calendars.api import with_warning
 from services.booking.calendars.service import refresh_before_booking
@@ -98,6 +105,25 @@ async def meeting_answers(meeting_id: str, request: Request, _: Viewer) -> dict[
                 with_warning(row) for row in await calendars_repository.of_meeting(conn, meeting_id)
             ],
         }
+
+
+@router.get("/meetings/{meeting_id}/free-slots")
+async def meeting_free_slots(
+    meeting_id: str,
+    request: Request,
+    _: Viewer,
+    count: Annotated[int, Query(ge=1, le=42)] = 10,
+) -> list[free_slots.FreeSlot]:
+    """Free times the meeting may move to (its room, both parties, opening hours, holidays),
+    one per day, best first: what the console's slot picker offers."""
+    await _refresh_provider_calendar(request, meeting_id)
+    async with transaction(runtime_of(request).pool) as conn:
+        try:
+            return await free_slots.free_slots(
+                conn, meeting_id, settings_of(request), datetime.now(UTC), count
+            )
+        except service.NotFoundError as exc:
+            raise not_found(exc) from exc
 
 
 async def _refresh_provider_calendar(request: Request, meeting_id: str) -> None:

@@ -32,8 +32,10 @@ from shared.events.booking import (
 from shared.messaging import enqueue
 
 
-async def live_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any]:
-    row = await repository.meeting(conn, meeting_id, for_update=True)
+async def live_meeting(
+    conn: asyncpg.Connection, meeting_id: str, *, lock: bool = True
+) -> dict[str, Any]:
+    row = await repository.meeting(conn, meeting_id, for_update=lock)
     if row is None or row["status"] == "cancelled":
         raise NotFoundError(f"no live meeting {meeting_id}")
     return row

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, m
 from services.booking import places_repository, repository
 from services.booking.domain.calendar import GERMAN_SUBDIVISIONS
 from services.booking.places import DEFAULT_VENUE
+from shared import audit
 from shared.auth import Admin, GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.service import runtime_of
@@ -127,6 +128,7 @@ def _missing(what: str) -> HTTPException:
 async def put_venue(venue_id: str, body: VenueIn, request: Request, _: Admin) -> dict[str, str]:
     async with transaction(runtime_of(request).pool) as conn:
         await repository.upsert_venue(conn, venue_id, body.doc(venue_id))
+        await audit.record(conn, request)
     return {"venue_id": venue_id}
 
 
@@ -155,6 +157,7 @@ async def delete_venue(venue_id: str, request: Request, _: Admin) -> Response:
             )
         if not await places_repository.delete_venue(conn, venue_id):
             raise _missing(f"venue {venue_id}")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -173,6 +176,7 @@ async def put_room(
         room = {"room_id": room_id, **body.model_dump(mode="json")}
         others = [r for r in venue.get("rooms", []) if r["room_id"] != room_id]
         await repository.upsert_venue(conn, venue_id, {**venue, "rooms": [*others, room]})
+        await audit.record(conn, request)
     return room
 
 
@@ -185,6 +189,7 @@ async def delete_room(venue_id: str, room_id: str, request: Request, _: Admin) -
             raise _missing(f"room {room_id} in venue {venue_id}")
         remaining = [r for r in rooms if r["room_id"] != room_id]
         await repository.upsert_venue(conn, venue_id, {**venue, "rooms": remaining})
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -195,6 +200,7 @@ async def put_availability(
     doc = body.doc()
     async with transaction(runtime_of(request).pool) as conn:
         await places_repository.put_availability(conn, PARTY_KINDS[party], party_id, doc)
+        await audit.record(conn, request)
     return doc
 
 
@@ -216,4 +222,5 @@ async def delete_availability(
     async with transaction(runtime_of(request).pool) as conn:
         if not await places_repository.delete_availability(conn, PARTY_KINDS[party], party_id):
             raise _missing(f"availability for {party_id}")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

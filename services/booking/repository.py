@@ -50,6 +50,8 @@ FROM (
     GROUP BY resource_id
 ) AS busy
 """
+# The same, leaving out one meeting's own allocations (and held options): the times it may move to.
+_BUSY_EXCEPT = _BUSY.replace("WHERE a.live", "WHERE a.live AND a.meeting_id <> $5")
 _INSERT_MEETING = """
 INSERT INTO meetings (meeting_id, match_id, uid, sequence, status, starts_at, ends_at, details)
 VALUES ($1, $2, $3, 0, 'confirmed', $4, $5, $6::text::jsonb)
@@ -155,9 +157,32 @@ async def try_lock_resources(conn: asyncpg.Connection, keys: list[int]) -> set[i
 async def busy(
     conn: asyncpg.Connection, resource_ids: list[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, datetime]]]:
+    providers = _providers(resource_ids)
+    return _by_resource(await conn.fetch(_BUSY, resource_ids, since, until, providers))
+
+
+async def busy_except(
+    conn: asyncpg.Connection,
+    resource_ids: list[str],
+    since: datetime,
+    until: datetime,
+    meeting_id: str,
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """``busy``, as if the meeting ``meeting_id`` had released its slot and held options."""
+    providers = _providers(resource_ids)
+    return _by_resource(
+        await conn.fetch(_BUSY_EXCEPT, resource_ids, since, until, providers, meeting_id)
+    )
+
+
+def _providers(resource_ids: list[str]) -> list[str]:
+    """The providers among the resources, whose own calendars also count as busy."""
+    return [r.removeprefix("provider:") for r in resource_ids if r.startswith("provider:")]
+
+
+def _by_resource(rows: list[asyncpg.Record]) -> dict[str, list[tuple[datetime, datetime]]]:
     result: dict[str, list[tuple[datetime, datetime]]] = {}
-    providers = [r.removeprefix("provider:") for r in resource_ids if r.startswith("provider:")]
-    for row in await conn.fetch(_BUSY, resource_ids, since, until, providers):
+    for row in rows:
         result.setdefault(row["resource_id"], []).append((row["starts"], row["ends"]))
     return result
 

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from services.console.web import (
+    audit,
+    batch,
     frame,
     imports,
     meetings,
+    need_actions,
     needs,
+    no_slot,
     privacy,
     profiles,
     reports,
     signin,
     troubles,
+    week,
 )
 
 routers = [
     signin.router,
     frame.router,
     needs.router,
+    need_actions.router,
+    week.router,  # before the meeting pages: /termine/woche is not a meeting
+    no_slot.router,
     meetings.router,
     troubles.router,
     imports.router,
+    batch.router,
+    audit.router,
     privacy.router,
     reports.router,
     profiles.router,

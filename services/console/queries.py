@@ -139,14 +139,32 @@ async def proposals(
     return [dict(r) for r in rows]
 
 
+# A need's runs: those that proposed (matching publishes no event of its own for a run), and
+# who asked for each, from the audit trail.
+_RUNS_OF = """
+WITH proposing AS (
+    SELECT run_id, min(proposed_at) AS requested_at FROM proposals WHERE need_id = $1
+    GROUP BY run_id
+), known AS (
+    SELECT run_id, requested_at FROM proposing
+    UNION ALL
+    SELECT run_id, requested_at FROM runs
+    WHERE need_ids @> ARRAY[$1]::text[] AND run_id NOT IN (SELECT run_id FROM proposing)
+)
+SELECT k.run_id, k.requested_at, coalesce(r.requested_by, a.actor_name, '') AS requested_by,
+       coalesce(r.batch, k.run_id LIKE 'batch-%') AS batch
+FROM known k
+LEFT JOIN runs r USING (run_id)
+LEFT JOIN LATERAL (
+    SELECT actor_name FROM audit_trail WHERE targets @> jsonb_build_object('run_id', k.run_id)
+    ORDER BY recorded_at LIMIT 1
+) a ON true
+ORDER BY k.requested_at DESC LIMIT 20
+"""
+
+
 async def runs_of(conn: asyncpg.Connection, need_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        # Containment, not ``= ANY``: only that can use the GIN index on need_ids.
-        "SELECT * FROM runs WHERE need_ids @> ARRAY[$1]::text[] ORDER BY requested_at DESC "
-        "LIMIT 20",
-        need_id,
-    )
-    return [dict(r) for r in rows]
+    return [dict(r) for r in await conn.fetch(_RUNS_OF, need_id)]
 
 
 async def meetings_of_need(conn: asyncpg.Connection, need_id: str) -> list[dict[str, Any]]:

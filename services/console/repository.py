@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from services.console import report_projection
+from services.console import audit_trail, report_projection
+from shared.events.audit import AuditActionRecorded
 from shared.events.base import Envelope, Event
 from shared.events.booking import (
     AttendanceRecorded,
@@ -363,6 +364,7 @@ PROJECTIONS: dict[type[Event], Projection] = {
     AttendanceRecorded: _attendance,
     NotificationDelivered: _delivered,
     NotificationFailed: _failed,
+    AuditActionRecorded: audit_trail.project,
 }
 
 

@@ -23,7 +23,9 @@ class ConsoleSettings(ServiceSettings):
     service_timeout_seconds: float = Field(default=10.0, gt=0)
 
     session_secret: SecretStr | None = Field(
-        default=None, description="Signs the session cookie; a random one per start if unset"
+        default=None,
+        description="Seals (encrypts and signs) the session cookie, which holds the person's "
+        "tokens; a random one per start if unset",
     )
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=10, ge=1)

@@ -80,6 +80,7 @@ async def put_company(
 ) -> dict[str, Any]:
     async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_company(conn, company_id, body.model_dump(mode="json"))
+        await audit.record(conn, request)
     return {"company_id": company_id, "created": created}
 
 
@@ -91,6 +92,7 @@ async def put_provider(
     doc = {"provider_id": provider_id, **body.model_dump(mode="json")}
     async with transaction(runtime_of(request).pool) as conn:
         created = await repository.upsert_provider(conn, provider_id, doc)
+        await audit.record(conn, request)
     return {"provider_id": provider_id, "created": created}
 
 
@@ -118,6 +120,7 @@ async def put_need(need_id: str, body: NeedIn, request: Request, _: Staff) -> di
         created = await repository.upsert_need(
             conn, need_id, body.company_id, body.model_dump(mode="json")
         )
+        await audit.record(conn, request)
     return {
         "need_id": need_id,
         "created": created,
@@ -142,6 +145,12 @@ async def match_need(need_id: str, request: Request, actor: Staff) -> list[dict[
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        await audit.record(
+            conn,
+            request,
+            status=status.HTTP_409_CONFLICT if matched.everyone_vetoed else status.HTTP_200_OK,
+            run_id=matched.run_id,
+        )
     if matched.everyone_vetoed:  # the run stays recorded; staff see why no one is left
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -222,6 +231,7 @@ async def delete_company(company_id: str, request: Request, _: Admin) -> None:
             )
         if not await repository.delete_row(conn, "companies", "company_id", company_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"company {company_id} not found")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/providers/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -229,6 +239,7 @@ async def delete_provider(provider_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "providers", "provider_id", provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -236,6 +247,7 @@ async def delete_need(need_id: str, request: Request, _: Admin) -> None:
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_row(conn, "needs", "need_id", need_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"need {need_id} not found")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
 
 
 IMPORT_BODY = {
@@ -322,6 +334,7 @@ async def import_records(
     async with transaction(runtime_of(request).pool) as conn:
         for identifier, model in parsed.rows:
             created += await _store(conn, kind, identifier, model)
+        await audit.record(conn, request, rows=str(len(parsed.rows)))
     return {"kind": kind, "created": created, "updated": len(parsed.rows) - created}
 
 
@@ -380,6 +393,7 @@ async def batch(
             options,
             actor.subject,
         )
+        await audit.record(conn, request, status=status.HTTP_202_ACCEPTED, job_id=job_id)
     response.headers["Location"] = f"{router.prefix}/batch/{job_id}"
     return {"job_id": job_id, "status": "queued", "total": total}
 
@@ -406,13 +420,15 @@ async def commit_batch(job_id: str, request: Request, actor: Staff) -> dict[str,
     """Record the previewed result as a run and propose each assignment (with its events)."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await batch_jobs.commit(
+            committed = await batch_jobs.commit(
                 conn, job_id, _taxonomy(request), _live(request), _policy(request), actor.subject
             )
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
+    return committed
 
 
 @router.post(
@@ -425,11 +441,13 @@ async def cancel_batch(job_id: str, request: Request, _: Staff) -> dict[str, Any
     """Stop a queued or running job (its worker process ends), or discard a ready preview."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return {"job_id": job_id, "status": await batch_jobs.cancel(conn, job_id)}
+            cancelled = await batch_jobs.cancel(conn, job_id)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request, status=status.HTTP_202_ACCEPTED)
+    return {"job_id": job_id, "status": cancelled}
 
 
 @router.get("/needs/{need_id}/overrides")
@@ -463,6 +481,7 @@ async def _override(
         if await repository.provider(conn, provider_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"provider {provider_id} not found")
         await repository.put_override(conn, need_id, provider_id, kind, reason, actor.subject)
+        await audit.record(conn, request)
     return {"need_id": need_id, "provider_id": provider_id, "kind": kind}
 
 
@@ -471,6 +490,7 @@ async def delete_override(need_id: str, provider_id: str, request: Request, _: S
     async with transaction(runtime_of(request).pool) as conn:
         if not await repository.delete_override(conn, need_id, provider_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no pin or block for this pair")
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/runs/{run_id}")
@@ -487,8 +507,10 @@ async def replay(run_id: str, request: Request, _: Admin) -> dict[str, Any]:
     """Rank again from the recorded inputs; ``same`` says whether the result is identical."""
     async with transaction(runtime_of(request).pool) as conn:
         try:
-            return await service.replay(conn, run_id)
+            replayed = await service.replay(conn, run_id)
         except service.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except service.ConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        await audit.record(conn, request)
+    return replayed

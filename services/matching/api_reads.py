@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from services.matching import repository
 from services.matching.domain.model import PROVIDER_KINDS
+from services.matching.schemas import CompanyOut, NeedOut, ProviderOut
 from shared.auth import GuardedRoute, Viewer
 from shared.db import transaction
 from shared.events.common import ServiceType
@@ -53,7 +54,7 @@ async def _one(
     return found
 
 
-@router.get("/companies", responses=PAGED)
+@router.get("/companies", response_model=list[CompanyOut], responses=PAGED)
 async def list_companies(
     request: Request,
     response: Response,
@@ -69,7 +70,7 @@ async def list_companies(
     return items
 
 
-@router.get("/companies/{company_id}", responses=NOT_FOUND)
+@router.get("/companies/{company_id}", response_model=CompanyOut, responses=NOT_FOUND)
 async def get_company(company_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         doc = await repository.company(conn, company_id)
@@ -78,7 +79,7 @@ async def get_company(company_id: str, request: Request, _: Viewer) -> dict[str,
     return await _one(request, load, f"company {company_id}")
 
 
-@router.get("/providers", responses=PAGED)
+@router.get("/providers", response_model=list[ProviderOut], responses=PAGED)
 async def list_providers(
     request: Request,
     response: Response,
@@ -102,7 +103,7 @@ async def list_providers(
     return items
 
 
-@router.get("/providers/{provider_id}", responses=NOT_FOUND)
+@router.get("/providers/{provider_id}", response_model=ProviderOut, responses=NOT_FOUND)
 async def get_provider(provider_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         return await repository.provider(conn, provider_id)
@@ -110,7 +111,7 @@ async def get_provider(provider_id: str, request: Request, _: Viewer) -> dict[st
     return await _one(request, load, f"provider {provider_id}")
 
 
-@router.get("/needs", responses=PAGED)
+@router.get("/needs", response_model=list[NeedOut], responses=PAGED)
 async def list_needs(
     request: Request,
     response: Response,
@@ -134,7 +135,7 @@ async def list_needs(
     return items
 
 
-@router.get("/needs/{need_id}", responses=NOT_FOUND)
+@router.get("/needs/{need_id}", response_model=NeedOut, responses=NOT_FOUND)
 async def get_need(need_id: str, request: Request, _: Viewer) -> dict[str, Any]:
     async def load(conn: asyncpg.Connection) -> dict[str, Any] | None:
         doc = await repository.need(conn, need_id)

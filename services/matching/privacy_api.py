@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.matching import export, privacy
 from services.matching.settings import MatchingSettings
+from shared import audit
 from shared.auth import Admin, GuardedRoute
 from shared.db import transaction
 from shared.service import runtime_of
@@ -56,6 +57,7 @@ async def request_erasure(body: ErasureIn, request: Request, actor: Admin) -> di
                 company_id=body.company_id,
                 provider_id=body.provider_id,
             )
+            await audit.record(conn, request, status=status.HTTP_202_ACCEPTED)
     except privacy.NobodyFoundError:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
@@ -118,6 +120,8 @@ async def request_export(body: ExportIn, request: Request, actor: Admin) -> dict
             company_id=body.company_id,
             provider_id=body.provider_id,
         )
+        if event is not None:
+            await audit.record(conn, request, status=status.HTTP_202_ACCEPTED)
     if event is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, {"field": "body", "message": "no contact matches"}

@@ -269,3 +269,55 @@ class BatchCommittedOut(BatchResultOut):
 class BatchCancelledOut(Out):
     job_id: str
     status: Literal["cancelling", "cancelled"]
+
+
+Number = int | float
+
+
+class CompanyOut(Out):
+    company_id: str
+    name: str | None = None
+    sector_code: str | None = None
+    size: int | None = Field(default=None, description="employees")
+    postcode: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    languages: list[str] | None = Field(default=None, description="ISO 639-1 codes")
+    contacts: list[dict[str, Any]] | None = None
+    updated_at: datetime | None = None
+
+
+class ProviderOut(Out):
+    provider_id: str
+    name: str | None = None
+    kind: str | None = Field(default=None, description="it_provider or mentor")
+    profile: str | None = None
+    categories: list[str] | None = None
+    service_types: list[str] | None = None
+    languages: list[str] | None = None
+    postcode: str | None = None
+    city: str | None = None
+    radius_km: Number | None = None
+    price_min: Number | None = None
+    price_max: Number | None = None
+    capacity: int | None = Field(default=None, description="meetings per period")
+    booked: int | None = Field(default=None, description="meetings booked in the period")
+    quality: Number | None = Field(default=None, description="from feedback; a prior without any")
+    ratings: Number | None = Field(default=None, description="feedback received")
+    updated_at: datetime | None = None
+
+
+class NeedOut(Out):
+    need_id: str
+    company_id: str | None = None
+    title: str | None = None
+    description: str | None = None
+    categories: list[str] | None = None
+    service_type: str | None = None
+    budget_min: Number | None = None
+    budget_max: Number | None = None
+    urgency: str | None = None
+    provider_kinds: list[str] | None = None
+    status: str | None = Field(default=None, description="open or matched")
+    updated_at: datetime | None = None

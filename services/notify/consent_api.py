@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify import consent
 from services.notify.domain.messages import InvalidNumberError, e164
 from services.notify.settings import NotifySettings
+from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.service import runtime_of
@@ -56,6 +57,7 @@ async def withdraw(body: WithdrawalIn, request: Request, actor: Staff) -> dict[s
     number = _number(body.phone, "phone")
     async with transaction(runtime_of(request).pool) as conn:
         stopped = await consent.withdraw(conn, number, f"staff:{actor.subject}", datetime.now(UTC))
+        await audit.record(conn, request)
     return {"withdrawn": True, "stopped": stopped}
 
 

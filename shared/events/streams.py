@@ -193,11 +193,20 @@ CONSOLE_ON_DEADLETTER = ConsumerSpec(
     pull_timeout=_CONSOLE_PULL_TIMEOUT,
     workers=_CONSOLE_WORKERS,
 )
+# The audit trail across services: every staff action each service recorded.
+CONSOLE_ON_AUDIT = ConsumerSpec(
+    service="console",
+    durable="console-on-audit",
+    stream=AUDIT_STREAM,
+    subject="audit.>",
+    batch_size=1,
+)
 CONSOLE_CONSUMERS = (
     CONSOLE_ON_MATCHING,
     CONSOLE_ON_BOOKING,
     CONSOLE_ON_NOTIFY,
     CONSOLE_ON_DEADLETTER,
+    CONSOLE_ON_AUDIT,
 )
 
 

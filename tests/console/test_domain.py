@@ -1,4 +1,4 @@
-"""The console's pure parts: API errors in German, keyset cursors, explanations, slots, sheets."""
+"""The console's pure parts: API errors in German, keyset cursors, explanations, sheets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from services.console.domain.freshness import Freshness
 from services.console.domain.paging import decode_cursor, encode_cursor
 from services.console.domain.problems import problem_from
 from services.console.domain.sheets import UnreadableSheetError, looks_like_xlsx, xlsx_to_csv
-from services.console.domain.slots import candidate_starts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -86,14 +85,6 @@ def test_bars_put_the_weightiest_contribution_first_in_the_chosen_language() -> 
 def test_equal_scores_are_ties_and_different_ones_are_not() -> None:
     assert tied_ranks([(1, 0.8), (2, 0.8), (3, 0.5)]) == {1, 2}
     assert tied_ranks([(1, 0.8), (2, 0.7)]) == set()
-
-
-def test_the_slot_picker_offers_office_hours_on_working_days_only() -> None:
-    friday_evening = datetime(2026, 12, 4, 18, 0, tzinfo=BERLIN)
-    starts = candidate_starts(friday_evening, BERLIN, days=2)
-    assert {s.weekday() for s in starts} == {0, 1}
-    assert starts[0] == datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN)
-    assert len(starts) == 8
 
 
 def test_the_read_model_is_behind_only_while_events_wait() -> None:

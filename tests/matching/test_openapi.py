@@ -35,7 +35,7 @@ def test_every_write_documents_its_body_and_the_new_answers_their_codes() -> Non
     assert "202" in paths["/api/matching/batch"]["post"]["responses"]
 
 
-def test_matching_batches_and_decisions_document_their_answers() -> None:
+def test_matching_reads_batches_and_decisions_document_their_answers() -> None:
     paths = document()["paths"]
     documented = {
         ("post", "/api/matching/needs/{need_id}/match"): "200",
@@ -46,6 +46,12 @@ def test_matching_batches_and_decisions_document_their_answers() -> None:
         ("get", "/api/matching/batch/{job_id}"): "200",
         ("post", "/api/matching/batch/{job_id}/commit"): "200",
         ("post", "/api/matching/batch/{job_id}/cancel"): "202",
+        ("get", "/api/matching/companies"): "200",
+        ("get", "/api/matching/companies/{company_id}"): "200",
+        ("get", "/api/matching/providers"): "200",
+        ("get", "/api/matching/providers/{provider_id}"): "200",
+        ("get", "/api/matching/needs"): "200",
+        ("get", "/api/matching/needs/{need_id}"): "200",
     }
     for (method, path), code in documented.items():
         answer = paths[path][method]["responses"][code]["content"]["application/json"]["schema"]

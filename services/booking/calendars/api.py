@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from services.booking.calendars import repository as calendars
 from services.booking.calendars.repository import CalendarSource
 from services.booking.settings import BookingSettings
+from shared import audit
 from shared.auth import GuardedRoute, Staff, Viewer
 from shared.db import transaction
 from shared.service import runtime_of
@@ -74,6 +75,7 @@ async def put_calendar(
     source = CalendarSource(provider_id=provider_id, **body.model_dump())
     async with transaction(runtime_of(request).pool) as conn:
         await calendars.register(conn, source)
+        await audit.record(conn, request)
         return _shown(await calendars.status(conn, provider_id))
 
 
@@ -93,6 +95,7 @@ async def delete_calendar(provider_id: ProviderId, request: Request, _: Staff) -
                 status.HTTP_404_NOT_FOUND,
                 {"field": "provider_id", "message": "no calendar registered"},
             )
+        await audit.record(conn, request, status=status.HTTP_204_NO_CONTENT)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

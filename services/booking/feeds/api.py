@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from services.booking.domain import feeds
 from services.booking.feeds import repository
 from services.booking.settings import BookingSettings
+from shared import audit
 from shared.auth import GuardedRoute, Staff
 from shared.db import transaction
 from shared.events.booking import MeetingDetails
@@ -35,6 +36,7 @@ async def feed_url(kind: Kind, subject_id: SubjectId, request: Request, _: Staff
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
         generation = await repository.current_generation(conn, kind, subject_id)
+        await audit.record(conn, request)
     claim = feeds.FeedClaim(kind, subject_id, generation)
     return _urls(request, feeds.issue(runtime.state["rsvp_secret"], claim))
 
@@ -45,6 +47,7 @@ async def revoke_feed(kind: Kind, subject_id: SubjectId, request: Request, _: St
     runtime = runtime_of(request)
     async with transaction(runtime.pool) as conn:
         generation = await repository.revoke(conn, kind, subject_id)
+        await audit.record(conn, request)
     claim = feeds.FeedClaim(kind, subject_id, generation)
     return _urls(request, feeds.issue(runtime.state["rsvp_secret"], claim))
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.console import queries
+from services.console.web import no_slot
 from services.console.web.render import BERLIN, page
 from services.console.web.session import session_of
 from shared.service import runtime_of
@@ -27,6 +28,7 @@ async def overview(request: Request) -> Response:
     start, end, week_end = _day_bounds(datetime.now(UTC))
     async with runtime_of(request).pool.acquire() as conn:
         counts = await queries.overview(conn, start, end, week_end)
+        counts["no_slot"] = await no_slot.count(conn)
     return page(
         request,
         "overview.html",

@@ -1,5 +1,4 @@
-"""Import (CSV or XLSX; every row error shown, nothing stored unless all rows are valid) and
-Batch (choose open needs, check the choice, confirm the allocation)."""
+"""Import: CSV or XLSX; every row error shown, nothing stored unless all rows are valid."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from services.console.domain.sheets import UnreadableSheetError, looks_like_xlsx
 from services.console.web.auth import token_for
 from services.console.web.needs import services_of
 from services.console.web.render import check_csrf, page
-from shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = {"companies": "Unternehmen", "providers": "Anbieter", "needs": "Bedarfe"}
@@ -84,51 +82,3 @@ async def import_file(request: Request) -> Response:
             request, "import.html", {**context, "problem": problem}, status_code=problem.status
         )
     return page(request, "import.html", {**context, "result": result})
-
-
-@router.get("/batch")
-async def batch_form(request: Request) -> Response:
-    async with runtime_of(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT n.need_id, n.title, c.name AS company_name FROM needs n
-               LEFT JOIN companies c USING (company_id)
-               WHERE n.status IN ('open', 'proposed') ORDER BY n.updated_at DESC LIMIT 200"""
-        )
-    return page(request, "batch.html", {"needs": [dict(r) for r in rows], "step": "choose"})
-
-
-@router.post("/batch", dependencies=[Depends(check_csrf)])
-async def batch(request: Request) -> Response:
-    form = await request.form()
-    chosen = [str(v) for v in form.getlist("need_id")][:5000]
-    if form.get("step") != "confirm":
-        async with runtime_of(request).pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT n.need_id, n.title, c.name AS company_name FROM needs n
-                   LEFT JOIN companies c USING (company_id) WHERE n.need_id = ANY($1::text[])""",
-                chosen,
-            )
-        return page(request, "batch.html", {"needs": [dict(r) for r in rows], "step": "preview"})
-    try:
-        result = await services_of(request).call(
-            "matching",
-            "POST",
-            "/api/matching/batch",
-            token_for(request),
-            json={"need_ids": chosen or None},
-        )
-    except ServiceUnavailableError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"needs": [], "step": "choose", "unavailable": exc.service},
-            status_code=503,
-        )
-    except ApiError as exc:
-        return page(
-            request,
-            "batch.html",
-            {"needs": [], "step": "choose", "problem": exc.problem},
-            status_code=exc.problem.status,
-        )
-    return page(request, "batch.html", {"needs": [], "step": "done", "result": result})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,8 +14,7 @@ from services.console import queries
 from services.console.clients import ApiError, ServiceUnavailableError
 from services.console.domain.paging import choose_sort, decode_cursor
 from services.console.domain.problems import Problem
-from services.console.domain.slots import candidate_starts
-from services.console.web.auth import token_for
+from services.console.web.auth import may_act, token_for
 from services.console.web.needs import parse_day, services_of
 from services.console.web.render import (
     BERLIN,
@@ -30,6 +29,7 @@ from services.console.web.texts import translate
 from shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
+FREE_SLOTS = 10
 
 
 @router.get("/termine")
@@ -86,21 +86,37 @@ async def meeting_context(conn: asyncpg.Connection, meeting_id: str) -> dict[str
     meeting = await queries.meeting(conn, meeting_id)
     if meeting is None:
         raise HTTPException(404, "meeting not found")
-    slots = [s for s in candidate_starts(datetime.now(UTC), BERLIN) if s != meeting["starts_at"]]
     return {
         "meeting": meeting,
         "attendees": await queries.attendees(conn, meeting_id),
         "deliveries": await queries.deliveries_of(conn, meeting_id),
-        "slots": slots,
         "form": {},
     }
+
+
+async def with_free_slots(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """The slot picker's times, from booking's own search; none (and a note) if it is down."""
+    meeting = context["meeting"]
+    if meeting["status"] != "confirmed" or not may_act(request):
+        return context
+    try:
+        found = await services_of(request).call(
+            "booking",
+            "GET",
+            f"/api/booking/meetings/{meeting['meeting_id']}/free-slots?count={FREE_SLOTS}",
+            token_for(request),
+        )
+    except (ApiError, ServiceUnavailableError):
+        return {**context, "slots": [], "slots_missing": True}
+    slots = [datetime.fromisoformat(s["start"]).astimezone(BERLIN) for s in found]
+    return {**context, "slots": slots}
 
 
 @router.get("/termine/{meeting_id}")
 async def meeting_page(request: Request, meeting_id: str) -> Response:
     async with runtime_of(request).pool.acquire() as conn:
         context = await meeting_context(conn, meeting_id)
-    return page(request, "meeting.html", context)
+    return page(request, "meeting.html", await with_free_slots(request, context))
 
 
 async def _act(
@@ -128,7 +144,7 @@ async def _act(
     except (ApiError, ServiceUnavailableError) as exc:
         async with runtime.pool.acquire() as conn:
             context = await meeting_context(conn, meeting_id)
-        context["form"] = form
+        context = await with_free_slots(request, {**context, "form": form})
         if isinstance(exc, ServiceUnavailableError):
             return page(
                 request, "meeting.html", {**context, "unavailable": exc.service}, status_code=503
@@ -183,9 +199,8 @@ async def reschedule(
         )
         async with runtime_of(request).pool.acquire() as conn:
             context = await meeting_context(conn, meeting_id)
-        return page(
-            request, "meeting.html", {**context, "problem": problem, "form": form}, status_code=422
-        )
+        context = await with_free_slots(request, {**context, "form": form})
+        return page(request, "meeting.html", {**context, "problem": problem}, status_code=422)
     body = {"start": chosen.isoformat(), "reason": reason}
     return await _act(request, meeting_id, "reschedule", body, form, "sequence > $2")
 

@@ -115,11 +115,32 @@ async def need_context(conn: asyncpg.Connection, need_id: str, language: str) ->
     }
 
 
+async def with_overrides(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """The need's pins and blocks, from matching (the read model has no event for them)."""
+    need_id = context["need"]["need_id"]
+    try:
+        found = await services_of(request).call(
+            "matching", "GET", f"/api/matching/needs/{need_id}/overrides", token_for(request)
+        )
+    except (ApiError, ServiceUnavailableError):
+        return {**context, "overrides": None}
+    async with runtime_of(request).pool.acquire() as conn:
+        names = dict(
+            await conn.fetch(
+                "SELECT provider_id, name FROM providers WHERE provider_id = ANY($1::text[])",
+                [o["provider_id"] for o in found],
+            )
+        )
+    for override in found:
+        override["provider_name"] = names.get(override["provider_id"], override["provider_id"])
+    return {**context, "overrides": found}
+
+
 @router.get("/bedarfe/{need_id}")
 async def need_page(request: Request, need_id: str) -> Response:
     async with runtime_of(request).pool.acquire() as conn:
         context = await need_context(conn, need_id, session_of(request).language)
-    return page(request, "need.html", context)
+    return page(request, "need.html", await with_overrides(request, context))
 
 
 async def _need_failure(
@@ -127,6 +148,7 @@ async def _need_failure(
 ) -> Response:
     async with runtime_of(request).pool.acquire() as conn:
         context = await need_context(conn, need_id, session_of(request).language)
+    context = await with_overrides(request, context)
     if isinstance(exc, ServiceUnavailableError):
         return page(
             request,

@@ -94,6 +94,11 @@ REPORT_ENGLISH: dict[str, str] = {
         "This provider's own figures: how often it was proposed, how often first, how often tied "
         "with others and how often chosen."
     ),
+    "Wie oft welche Anbieter vorgeschlagen wurden und wie gleichmäßig sich die ersten Plätze verteilen, zeigt der Neutralitätsbericht; er nennt keine einzelnen Anbieter und kann veröffentlicht werden.": (
+        "How often which providers were proposed, and how evenly first places are spread, is shown "
+        "by the neutrality report; it names no single provider and may be published."
+    ),
+    "Neutralitätsbericht öffnen": "Open the neutrality report",
     "So arbeiten Vermittlung und Rotation": "How matching and rotation work",
     "Für jeden Bedarf bewertet Werkbank alle passenden Anbieter nach festen Kriterien (etwa Kategorie, Text des Bedarfs, Entfernung und Erfahrung). Jedes Kriterium hat ein Gewicht; die gewichtete Summe ergibt die Punktzahl. Anbieter, die ein Ausschlusskriterium verletzen, werden nicht vorgeschlagen.": (
         "For each need Werkbank rates every suitable provider by fixed criteria (such as the "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -58,22 +57,25 @@ def _language(request: Request) -> str:
     return session_of(request).language
 
 
-async def _context(request: Request, filters: ReportFilters, group: str) -> dict[str, Any]:
+async def _context(
+    request: Request, filters: ReportFilters, group: str, *, with_neutrality: bool = False
+) -> dict[str, Any]:
+    """The page's figures; the exports add the neutrality report's tables (its own page)."""
     pool = runtime_of(request).pool
-    report, neutrality = await asyncio.gather(
-        build_report(pool, filters, group), build_neutrality(pool, filters)
-    )
+    report = await build_report(pool, filters, group)
+    tables = dict(report.tables)
+    if with_neutrality:
+        neutrality = await build_neutrality(pool, filters)
+        tables |= {**neutrality.tables, "method": method_table(neutrality.methods)}
     async with pool.acquire() as conn:
         choices = await repo.choices(conn)
         documents = await repo.documents(conn)
-    tables = {**report.tables, **neutrality.tables, "method": method_table(neutrality.methods)}
     return {
         "filters": filters,
         "group": group,
         "groups": {param: GROUP_LABELS[col] for param, col in repo.GROUPS.items()},
         "report": report,
         "tables": tables,
-        "neutrality": neutrality,
         "choices": choices,
         "sizes": SIZE_LABELS,
         "documents": documents,
@@ -112,7 +114,7 @@ async def export_csv(
     request: Request, chosen: Filters, tabelle: Annotated[str, Query(max_length=30)] = "needs"
 ) -> Response:
     filters, group = chosen
-    context = await _context(request, filters, group)
+    context = await _context(request, filters, group, with_neutrality=True)
     [table] = _export_tables(context, tabelle or "needs")
     lang = _language(request)
     text = report_exports.to_csv(table, lambda s: translate(s, lang))
@@ -123,7 +125,7 @@ async def export_csv(
 @router.get("/berichte/export.xlsx")
 async def export_xlsx(request: Request, chosen: Filters) -> Response:
     filters, group = chosen
-    context = await _context(request, filters, group)
+    context = await _context(request, filters, group, with_neutrality=True)
     lang = _language(request)
     body = report_exports.to_xlsx(context["tables"].values(), lambda s: translate(s, lang))
     name = f"bericht-{filters.period.first}-{filters.period.last}.xlsx"

@@ -1,14 +1,23 @@
-"""A signed session cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS) with idle and absolute
-time-outs, holding the CSRF token, the language and the signed-in person."""
+"""An encrypted session cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS) with idle and
+absolute time-outs, holding the CSRF token, the language, the signed-in person and their tokens.
+
+The cookie is a Fernet token (AES-CBC with HMAC-SHA256, from ``cryptography``): the browser, its
+extensions and anything that logs cookies see neither the access nor the refresh token. The key
+is derived (HKDF) from ``CONSOLE_SESSION_SECRET``.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +54,26 @@ def expired(data: dict[str, Any], now: float, idle_seconds: float, absolute_seco
     return now - seen > idle_seconds or now - created > absolute_seconds
 
 
+class SealedCookie:
+    """Seals a session's data into a cookie value and opens it again (None if not ours)."""
+
+    def __init__(self, secret: str) -> None:
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"werkbank-console-session"
+        ).derive(secret.encode())
+        self.fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def seal(self, data: dict[str, Any]) -> str:
+        return self.fernet.encrypt(json.dumps(data).encode()).decode("ascii")
+
+    def open(self, raw: str, max_age_seconds: float) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.fernet.decrypt(raw, ttl=int(max_age_seconds)))
+        except (InvalidToken, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+
 class SessionMiddleware(BaseHTTPMiddleware):
     def __init__(
         self,
@@ -56,7 +85,7 @@ class SessionMiddleware(BaseHTTPMiddleware):
         secure: bool,
     ) -> None:
         super().__init__(app)
-        self.serializer = URLSafeSerializer(secret, salt="werkbank-console-session")
+        self.cookie = SealedCookie(secret)
         self.idle = idle_seconds
         self.absolute = absolute_seconds
         self.secure = secure
@@ -65,11 +94,8 @@ class SessionMiddleware(BaseHTTPMiddleware):
         raw = request.cookies.get(COOKIE)
         session = Session()
         if raw:
-            try:
-                data = self.serializer.loads(raw)
-            except BadSignature:
-                data = None
-            if isinstance(data, dict) and not expired(data, now, self.idle, self.absolute):
+            data = self.cookie.open(raw, self.absolute + self.idle)
+            if data is not None and not expired(data, now, self.idle, self.absolute):
                 session.data = data
         if "created" not in session.data:
             session.fresh(now)
@@ -86,7 +112,7 @@ class SessionMiddleware(BaseHTTPMiddleware):
         response = await call_next(request)
         response.set_cookie(
             COOKIE,
-            self.serializer.dumps(session.data),
+            self.cookie.seal(session.data),
             httponly=True,
             samesite="lax",
             secure=self.secure,

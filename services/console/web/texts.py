@@ -154,6 +154,102 @@ ENGLISH: dict[str, str] = {
     "Verlauf": "History",
     "Angefordert von": "Requested by",
     "Zeitpunkt": "Time",
+    # Protokoll, week view, slot picker, pins and blocks, batch preview (helper console2)
+    "Protokoll": "Audit trail",
+    "Wer hat was getan: jede Aktion des Personals in allen Diensten, mit Ergebnis.": (
+        "Who did what: every staff action in every service, with its outcome."
+    ),
+    "Bedarf (Kennung)": "Need (identifier)",
+    "Termin (Kennung)": "Meeting (identifier)",
+    "Person (Kennung)": "Person (identifier)",
+    "Aktion": "Action",
+    "Von": "From",
+    "Bis": "Until",
+    "Person": "Person",
+    "Betrifft": "Concerns",
+    "Ergebnis": "Outcome",
+    "ausgeführt": "done",
+    "abgewiesen": "refused",
+    "Bedarf": "Need",
+    "Protokoll dieses Bedarfs": "Audit trail of this need",
+    "Protokoll dieses Termins": "Audit trail of this meeting",
+    "Mo": "Mon",
+    "Di": "Tue",
+    "Mi": "Wed",
+    "Do": "Thu",
+    "Fr": "Fri",
+    "Sa": "Sat",
+    "So": "Sun",
+    "Wochenansicht": "Week view",
+    "Liste": "list",
+    "Anzeigen": "Show",
+    "Wochen": "Weeks",
+    "Woche": "Week",
+    "Vorige Woche": "Previous week",
+    "Diese Woche": "This week",
+    "Nächste Woche": "Next week",
+    "Uhrzeit": "Time of day",
+    "Ohne freien Termin": "No free slot",
+    "Abgleich nachgerechnet": "Match run replayed",
+    "Zurück zum Bedarf": "Back to the need",
+    "Gleiches Ergebnis: aus den gespeicherten Eingaben ergibt sich genau die damalige Rangfolge.": (
+        "Same result: the recorded inputs give exactly the ranking of the time."
+    ),
+    "Anderes Ergebnis: die Rangfolge weicht von der damaligen ab.": (
+        "Different result: the ranking differs from the one of the time."
+    ),
+    "Damals": "At the time",
+    "Nachgerechnet": "Replayed",
+    "Nachrechnen": "Replay",
+    "Ergebnis nachrechnen": "Replay the result",
+    "ja": "yes",
+    "nein": "no",
+    "Festgesetzte und ausgeschlossene Anbieter": "Pinned and blocked providers",
+    "Die Festsetzungen können gerade nicht abgerufen werden.": (
+        "The pins and blocks cannot be fetched right now."
+    ),
+    "Art": "Kind",
+    "festgesetzt": "pinned",
+    "ausgeschlossen": "blocked",
+    "Aufheben": "Lift",
+    "Anbieter (Kennung)": "Provider (identifier)",
+    "Festsetzen: bei jeder Batch-Zuteilung diesem Bedarf zuteilen": (
+        "Pin: assign to this need in every batch allocation"
+    ),
+    "Ausschließen: bei keinem Abgleich dieses Bedarfs vorschlagen": (
+        "Block: never propose for this need"
+    ),
+    "Anbieter festsetzen oder ausschließen": "Pin or block the provider",
+    "Vorschau wird berechnet.": "The preview is being computed.",
+    "Zuteilung bestätigt; die Vorschläge sind angelegt.": (
+        "Allocation confirmed; the proposals are made."
+    ),
+    "Vorschau verworfen.": "Preview discarded.",
+    "Stand": "Status",
+    "wartet": "queued",
+    "wird berechnet": "computing",
+    "Vorschau bereit": "preview ready",
+    "verworfen": "discarded",
+    "Aktualisieren": "Refresh",
+    "Wer bekommt wen": "Who gets whom",
+    "Ohne Zuteilung": "Unassigned",
+    "Vorschau verwerfen": "Discard preview",
+    "Abgleich": "Match run",
+    "Neue Auswahl": "New selection",
+    "Vorschau berechnen": "Compute preview",
+    "Für diese angenommenen Vorschläge fand die Terminbuchung keine freie Zeit. Ergänzen Sie Räume, Öffnungszeiten oder Verfügbarkeiten und spielen Sie das Ereignis dann erneut ein.": (
+        "Booking found no free time for these accepted proposals. Add rooms, opening hours or "
+        "availability, then replay the event."
+    ),
+    "Raum, beide Seiten, Öffnungszeiten und Feiertage geprüft": (
+        "room, both parties, opening hours and holidays checked"
+    ),
+    "Die freien Zeiten können gerade nicht abgerufen werden; bitte Datum und Uhrzeit angeben.": (
+        "The free times cannot be fetched right now; please enter a date and time."
+    ),
+    "Keine freie Zeit in den nächsten Wochen; bitte Datum und Uhrzeit angeben.": (
+        "No free time in the coming weeks; please enter a date and time."
+    ),
     **PRIVACY_ENGLISH,
 }
 

@@ -13,6 +13,7 @@ from services.console import queries, replay, repository
 from services.console.clients import ApiError, ServiceUnavailableError
 from services.console.domain.paging import decode_cursor
 from services.console.domain.problems import Problem, forbidden_message
+from services.console.web import own_audit
 from services.console.web.auth import may_act, token_for
 from services.console.web.needs import services_of
 from services.console.web.render import check_csrf, flash_and_redirect, page, settings_of, wait_for
@@ -51,8 +52,12 @@ async def settle(
         letter = await queries.dead_letter(conn, event_id)
     if letter is None:
         raise HTTPException(404)
+    action = "replay_dead_letter" if aktion == "replay" else "discard_dead_letter"
+    targets = {"event_id": str(letter["event_id"]), "consumer": str(letter["consumer"])}
     if not may_act(request):
         # Replays go over the console's own operator connection: no service checks the role.
+        async with transaction(runtime.pool) as conn:
+            await own_audit.record(conn, request, action, 403, **targets)
         problem = Problem(403, forbidden_message("needs the role 'staff'"))
         return page(
             request,
@@ -64,6 +69,8 @@ async def settle(
         try:
             await replay.replay(runtime, letter)
         except replay.ReplayUnavailableError:
+            async with transaction(runtime.pool) as conn:
+                await own_audit.record(conn, request, action, 503, **targets)
             problem = Problem(
                 503,
                 "Zum erneuten Einspielen ist keine Betriebsverbindung "
@@ -79,6 +86,7 @@ async def settle(
         await repository.settle_dead_letter(
             conn, letter["event_id"], "replayed" if aktion == "replay" else "discarded"
         )
+        await own_audit.record(conn, request, action, 303, **targets)
     message = translate("Erledigt.", session_of(request).language)
     return flash_and_redirect(request, "/stoerungen", message)
 
