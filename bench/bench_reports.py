@@ -1,6 +1,7 @@
 """Berichte with three years of a large office: 50,000 needs, 100,000 meetings, 500,000
 deliveries bulk-inserted into the console's report read model; the page's p95 over HTTP and the
-monthly PDF. Baseline: the same requests against the empty read model, in the same run."""
+monthly PDF. Baselines, in the same run: /healthz requested by turns with the page, and the PDF
+of the empty read model."""
 
 from __future__ import annotations
 
@@ -236,15 +237,18 @@ async def fill(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a settled database
 
 
-async def page_p95(client: httpx.AsyncClient, path: str) -> float:
-    samples = []
+async def page_p95(client: httpx.AsyncClient, path: str) -> tuple[float, float]:
+    """p95 of the page and of /healthz, requested by turns so that the machine's load at the
+    moment weighs on both alike (the baseline)."""
+    samples: dict[str, list[float]] = {path: [], "/healthz": []}
     await client.get(path)  # warm: templates compiled, plans cached
     for _ in range(REQUESTS):
-        started = time.perf_counter()
-        answer = await client.get(path)
-        samples.append(time.perf_counter() - started)
-        answer.raise_for_status()
-    return percentile(samples, 95) * 1000
+        for target, times in samples.items():
+            started = time.perf_counter()
+            answer = await client.get(target)
+            times.append(time.perf_counter() - started)
+            answer.raise_for_status()
+    return percentile(samples[path], 95) * 1000, percentile(samples["/healthz"], 95) * 1000
 
 
 async def pdf_seconds(client: httpx.AsyncClient, month: str) -> float:
@@ -275,7 +279,7 @@ async def run(context: BenchContext) -> list[Figure]:
     filtered = "/berichte?kategorie=cat.03&bezirk=Bezirk%203&nach=groesse"
     try:
         async with httpx.AsyncClient(base_url=console.base_url, timeout=60) as client:
-            empty_page = await page_p95(client, path)
+            empty_page, _ = await page_p95(client, path)
             empty_pdf = await pdf_seconds(client, month)
             conn = await asyncpg.connect(stack.database_url)
             try:
@@ -284,8 +288,8 @@ async def run(context: BenchContext) -> list[Figure]:
                 load_seconds = time.perf_counter() - loading
             finally:
                 await conn.close()
-            full_page = await page_p95(client, path)
-            filtered_page = await page_p95(client, filtered)
+            full_page, health = await page_p95(client, path)
+            filtered_page, health_filtered = await page_p95(client, filtered)
             full_pdf = await pdf_seconds(client, month)
     finally:
         console.stop()
@@ -295,17 +299,18 @@ async def run(context: BenchContext) -> list[Figure]:
             "reports_page_p95_ms",
             full_page,
             "ms",
-            baseline=empty_page,
+            baseline=health,
             goal="<= 300 ms",
-            note=f"GET /berichte (last 12 months), {volume}; baseline: empty read model",
+            note=f"GET /berichte (last 12 months), {volume}; baseline: GET /healthz by turns; "
+            f"the page on the empty read model: {empty_page:.0f} ms",
         ),
         Figure(
             "reports_page_filtered_p95_ms",
             filtered_page,
             "ms",
-            baseline=empty_page,
+            baseline=health_filtered,
             goal="<= 300 ms",
-            note="category + district filter, broken down by size class",
+            note="category + district filter, broken down by size class; baseline: /healthz",
         ),
         Figure(
             "reports_monthly_pdf_s",

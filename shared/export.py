@@ -20,6 +20,8 @@ PART_BYTES = 96 * 1024
 NATS server's maximum payload (1 MiB by default), with room for the envelope."""
 
 OwnTerms = Callable[[asyncpg.Connection, ErasureSubject], Awaitable[object]]
+OwnRecords = Callable[[asyncpg.Connection, frozenset[str]], Awaitable[dict[str, list[Any]]]]
+"""Rows about the contacts that no search for their terms finds (e.g. their organisation's)."""
 
 
 async def handle_export(
@@ -30,9 +32,15 @@ async def handle_export(
     consumer: str,
     envelope: Envelope[ExportRequested],
     own_terms: OwnTerms | None = None,
+    own_records: OwnRecords | None = None,
 ) -> None:
     async def effect(conn: asyncpg.Connection) -> None:
-        records = await rows_about(conn, schema, frozenset(envelope.data.contact_ids), own_terms)
+        contact_ids = frozenset(envelope.data.contact_ids)
+        records = await rows_about(conn, schema, contact_ids, own_terms)
+        if own_records is not None:
+            for table, rows in (await own_records(conn, contact_ids)).items():
+                known = records.get(table, [])  # a row the term search found already
+                records[table] = [*known, *(row for row in rows if row not in known)]
         chunks = in_parts(records)
         now = utc_now()
         for number, chunk in enumerate(chunks, start=1):

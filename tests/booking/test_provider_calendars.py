@@ -3,6 +3,8 @@ an iCalendar feed, and a server that accepts connections and never answers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import threading
 import uuid
@@ -18,15 +20,25 @@ from pydantic import SecretStr
 
 from services.booking import repository
 from services.booking.app import build
-from services.booking.calendars import client
+from services.booking.calendars import client, copies
+from services.booking.calendars import repository as calendars_repository
 from services.booking.calendars import service as calendars_service
 from services.booking.calendars.repository import CalendarSource
 from services.booking.domain.calendar import BERLIN, public_holidays
 from services.booking.domain.freebusy import busy_times
 from services.booking.settings import BookingSettings
 from shared.db import transaction
+from shared.events.base import utc_now, wrap
+from shared.events.privacy import (
+    ErasureCompleted,
+    ErasureRequested,
+    ErasureScope,
+    ExportAssembled,
+    ExportRequested,
+)
 from tests.booking.test_booking_flow import TOKEN, book_one, settings_for
-from tests.support.harness import RunningService, eventually, in_process
+from tests.support.harness import RunningService, eventually, in_process, nats_client, publish
+from tests.support.streams import read_all
 from werkbank.caldav import create_calendar
 from werkbank.stack import StackInfo
 
@@ -291,13 +303,176 @@ async def test_a_decline_skips_a_held_alternative_the_providers_calendar_filled_
         assert declined.json()["next_start"] == held[1]["starts_at"].isoformat()
 
 
+async def booking_answer(
+    stack: StackInfo,
+    subject: str,
+    model: type[ExportAssembled] | type[ErasureCompleted],
+    request_id: str,
+) -> Any:
+    found: list[Any] = []
+
+    async def answered() -> bool:
+        async with nats_client(stack.nats_url) as nats:
+            messages = await read_all(nats, "PRIVACY", subject, idle=0.2)
+        found[:] = [
+            event
+            for m in messages
+            if request_id.encode() in m.data
+            and (event := model.model_validate(json.loads(m.data)["data"])).service == "booking"
+        ]
+        return bool(found)
+
+    await eventually(answered)
+    return found[0]
+
+
+async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_export_shows(
+    booking: RunningService, stack: StackInfo
+) -> None:
+    url = new_calendar(stack)
+    today = datetime.now(UTC).date()
+    every_morning = (
+        f"DTSTART:{today:%Y%m%d}T060000Z\nDTEND:{today:%Y%m%d}T070000Z\nRRULE:FREQ=DAILY"
+    )
+    put(stack, url, "busy", every_morning)
+    provider = f"p-gdpr-{uuid.uuid4().hex[:6]}"
+    async with booking.client(TOKEN) as staff:
+        registered = await staff.put(
+            f"/api/booking/providers/{provider}/calendar",
+            json={
+                "kind": "caldav",
+                "url": url,
+                "username": stack.caldav_user,
+                "secret_ref": SECRET_REF,
+                "write_meetings": True,
+            },
+        )
+        assert registered.status_code == 200, registered.text
+
+        async def fetched() -> bool:
+            return bool((await status_of(staff, provider))["busy_count"] >= 1)
+
+        await eventually(fetched)
+        confirmed = await book_one(stack, provider)  # ties the provider's contact to it
+        contact_id = f"{provider}-1"
+        export = wrap(
+            ExportRequested(
+                request_id=f"exp-{provider}",
+                contact_ids=(contact_id,),
+                requested_by="test",
+                requested_at=utc_now(),
+            ),
+            source="matching",
+        )
+        async with nats_client(stack.nats_url) as nats:
+            await publish(nats, export)
+        part = await booking_answer(
+            stack, "privacy.export.assembled", ExportAssembled, export.data.request_id
+        )
+        [calendar] = part.records["provider_calendars"]
+        assert (calendar["url"], calendar["username"]) == (url, stack.caldav_user)
+        assert calendar["secret_ref"] == SECRET_REF
+        assert {row["provider_id"] for row in part.records["provider_busy"]} == {provider}
+
+        erasure = wrap(
+            ErasureRequested(
+                request_id=f"del-{provider}",
+                scope=ErasureScope.ORGANISATION,
+                contact_ids=(contact_id,),
+                party_ids=(provider,),
+                requested_by="test",
+                requested_at=utc_now(),
+            ),
+            source="matching",
+        )
+        async with nats_client(stack.nats_url) as nats:
+            await publish(nats, erasure)
+        done = await booking_answer(
+            stack, "privacy.erasure.completed", ErasureCompleted, erasure.data.request_id
+        )
+        assert done.rows["booking.provider_calendars"] == 1
+        assert done.rows["booking.provider_busy"] >= 1
+        gone = await staff.get(f"/api/booking/providers/{provider}/calendar")
+        assert gone.status_code == 404
+    async with transaction(booking.runtime.pool) as conn:
+        left = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM provider_busy WHERE provider_id = $1)"
+            " + (SELECT count(*) FROM calendar_copies WHERE meeting_id = $2)",
+            provider,
+            confirmed.meeting.meeting_id,
+        )
+    assert left == 0
+
+
+def closed_port_url() -> str:
+    """A URL whose port refuses connections at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/dav/"
+
+
+async def test_a_copy_that_cannot_be_written_is_retried_after_a_growing_capped_wait(
+    booking: RunningService, stack: StackInfo
+) -> None:
+    provider = f"p-down-{uuid.uuid4().hex[:6]}"
+    async with booking.client(TOKEN) as staff:
+        registered = await staff.put(
+            f"/api/booking/providers/{provider}/calendar",
+            json={
+                "kind": "caldav",
+                "url": closed_port_url(),
+                "username": stack.caldav_user,
+                "secret_ref": SECRET_REF,
+                "write_meetings": True,
+            },
+        )
+        assert registered.status_code == 200, registered.text
+    meeting_id = (await book_one(stack, provider)).meeting.meeting_id
+    pool = booking.runtime.pool
+
+    async def retry() -> Any:
+        async with transaction(pool) as conn:
+            return await conn.fetchrow(
+                "SELECT failures, retry_at - now() AS wait FROM calendar_copy_retries"
+                " WHERE meeting_id = $1 AND provider_id = $2",
+                meeting_id,
+                provider,
+            )
+
+    async def failed(times: int) -> bool:
+        row = await retry()
+        return row is not None and row["failures"] == times
+
+    await eventually(lambda: failed(1))
+    first = await retry()
+    assert timedelta(seconds=20) < first["wait"] <= timedelta(seconds=copies.FIRST_WAIT)
+    async with transaction(pool) as conn:  # the wait is over
+        await conn.execute("UPDATE calendar_copy_retries SET retry_at = now()")
+    await eventually(lambda: failed(2))
+    second = await retry()
+    assert second["wait"] > timedelta(seconds=copies.FIRST_WAIT * 1.5)
+    async with transaction(pool) as conn:
+        await conn.execute(
+            "UPDATE calendar_copy_retries SET failures = 30 WHERE meeting_id = $1", meeting_id
+        )
+        retry_at = await calendars_repository.copy_failed(
+            conn, meeting_id, provider, copies.FIRST_WAIT, copies.LONGEST_WAIT
+        )
+    assert retry_at <= datetime.now(UTC) + timedelta(seconds=copies.LONGEST_WAIT + 5)
+
+
 class FeedServer:
     """A real HTTP server with one iCalendar feed; ``hang`` makes it accept and never answer."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, delay: float = 0.0) -> None:
         self.text = text
         self.hang = threading.Event()
         self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.fetching: dict[str, int] = {}  # per path: requests being answered now
+        self.most_at_once: dict[str, int] = {}
+        self.fetches: dict[str, int] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -305,6 +480,18 @@ class FeedServer:
                 if server.hang.is_set():
                     server.release.wait(60)
                     return
+                with server.lock:
+                    now = server.fetching[self.path] = server.fetching.get(self.path, 0) + 1
+                    server.most_at_once[self.path] = max(now, server.most_at_once.get(self.path, 0))
+                    server.fetches[self.path] = server.fetches.get(self.path, 0) + 1
+                try:
+                    server.release.wait(delay)  # long enough for a second fetch to overlap
+                    self.answer()
+                finally:
+                    with server.lock:
+                        server.fetching[self.path] -= 1
+
+            def answer(self) -> None:
                 body = server.text.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/calendar; charset=utf-8")
@@ -325,6 +512,37 @@ class FeedServer:
         self.release.set()
         self.http.shutdown()
         self.http.server_close()
+
+
+async def test_two_replicas_fetch_each_calendar_one_at_a_time_and_share_them(
+    stack: StackInfo,
+) -> None:
+    feed = FeedServer(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Leer//DE\r\nEND:VCALENDAR\r\n", delay=0.3
+    )
+    settings = calendar_settings(stack)
+    providers = [f"p-lease-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
+    try:
+        async with in_process(build(settings)) as first, in_process(build(settings)):
+            async with first.client(TOKEN) as staff:
+                for provider in providers:
+                    registered = await staff.put(
+                        f"/api/booking/providers/{provider}/calendar",
+                        json={"kind": "ical", "url": f"{feed.url}?{provider}"},
+                    )
+                    assert registered.status_code == 200, registered.text
+
+            def each_fetched(times: int) -> bool:
+                with feed.lock:
+                    return (
+                        len(feed.fetches) == len(providers) and min(feed.fetches.values()) >= times
+                    )
+
+            await eventually(lambda: asyncio.to_thread(each_fetched, 3), timeout=60)
+    finally:
+        feed.close()
+    with feed.lock:
+        assert feed.most_at_once == dict.fromkeys(feed.fetches, 1)
 
 
 @pytest.fixture

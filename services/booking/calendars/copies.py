@@ -1,6 +1,8 @@
 """Werkbank's meetings written into the CalDAV calendars of the providers who asked for it:
 PUT on confirm and after every change, DELETE on cancel. Both are idempotent, so a copy that is
-written twice (two replicas, a crash before the row was noted) leaves one event."""
+written twice (two replicas, a crash before the row was noted) leaves one event. A copy that
+fails is tried again after a wait that doubles per failure (``FIRST_WAIT`` to ``LONGEST_WAIT``),
+not on every poll, so a calendar server that is down is not hammered."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ COPIES = Counter(
     "Meetings written into (or removed from) providers' calendars, by outcome",
     ["outcome"],
 )
+FIRST_WAIT = 30.0  # seconds before the first retry of a failed copy
+LONGEST_WAIT = 3600.0
 
 
 async def write_due_copies(pool: asyncpg.Pool, settings: BookingSettings, limit: int = 50) -> int:
@@ -58,9 +62,17 @@ async def _write(
             await client.put_event(http, source, password, meeting["uid"], ics, timeout=timeout)
     except client.CalendarUnavailableError as exc:
         COPIES.labels("failed").inc()
+        async with transaction(pool) as conn:
+            retry_at = await calendars.copy_failed(
+                conn, meeting["meeting_id"], source.provider_id, FIRST_WAIT, LONGEST_WAIT
+            )
         log.warning(
             "meeting not written into the provider's calendar; trying again later",
-            extra={"meeting_id": meeting["meeting_id"], "reason": str(exc)},
+            extra={
+                "meeting_id": meeting["meeting_id"],
+                "reason": str(exc),
+                "retry_at": retry_at.isoformat(),
+            },
         )
         return
     COPIES.labels("removed" if meeting["status"] == "cancelled" else "written").inc()

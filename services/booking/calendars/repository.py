@@ -21,6 +21,7 @@ ON CONFLICT (provider_id) DO UPDATE SET
     busy_count = 0, leased_until = NULL
 """
 _FORGET_BUSY = "DELETE FROM provider_busy WHERE provider_id = $1"
+_FORGET_RETRIES = "DELETE FROM calendar_copy_retries WHERE provider_id = $1"
 _STATUS = f"""
 SELECT {_COLUMNS}, registered_at, fetched_at, attempted_at, failure, busy_count
 FROM provider_calendars WHERE provider_id = $1
@@ -89,6 +90,7 @@ async def register(conn: asyncpg.Connection, source: CalendarSource) -> None:
         source.write_meetings,
     )
     await conn.execute(_FORGET_BUSY, source.provider_id)
+    await conn.execute(_FORGET_RETRIES, source.provider_id)  # a changed calendar is tried at once
 
 
 async def status(conn: asyncpg.Connection, provider_id: str) -> dict[str, Any] | None:
@@ -97,6 +99,7 @@ async def status(conn: asyncpg.Connection, provider_id: str) -> dict[str, Any] |
 
 
 async def delete(conn: asyncpg.Connection, provider_id: str) -> bool:
+    await conn.execute(_FORGET_RETRIES, provider_id)
     return await conn.fetchval(_DELETE, provider_id) is not None
 
 
@@ -155,10 +158,23 @@ FROM provider_calendars c
 JOIN meetings m ON m.details->'attendees' @> jsonb_build_array(jsonb_build_object(
     'party_kind', 'provider', 'party_id', c.provider_id))
 LEFT JOIN calendar_copies k ON k.meeting_id = m.meeting_id AND k.provider_id = c.provider_id
+LEFT JOIN calendar_copy_retries r ON r.meeting_id = m.meeting_id AND r.provider_id = c.provider_id
 WHERE c.write_meetings AND c.kind = 'caldav' AND m.ends_at > $1
+  AND (r.retry_at IS NULL OR r.retry_at <= now())
   AND (k.meeting_id IS NULL OR k.sequence <> m.sequence OR k.status <> m.status)
   AND NOT (k.meeting_id IS NULL AND m.status = 'cancelled')
 ORDER BY m.starts_at LIMIT $2
+"""
+_FORGET_RETRY = "DELETE FROM calendar_copy_retries WHERE meeting_id = $1 AND provider_id = $2"
+# The wait doubles with every failure, from $3 seconds up to $4.
+_FAILED_COPY = """
+INSERT INTO calendar_copy_retries (meeting_id, provider_id, failures, retry_at)
+VALUES ($1, $2, 1, now() + make_interval(secs => $3))
+ON CONFLICT (meeting_id, provider_id) DO UPDATE
+SET failures = calendar_copy_retries.failures + 1,
+    retry_at = now() + make_interval(
+        secs => least($3 * power(2, calendar_copy_retries.failures), $4))
+RETURNING failures, retry_at
 """
 _WRITTEN = """
 INSERT INTO calendar_copies (meeting_id, provider_id, sequence, status) VALUES ($1, $2, $3, $4)
@@ -187,6 +203,20 @@ async def copy_written(
     conn: asyncpg.Connection, meeting_id: str, provider_id: str, sequence: int, status: str
 ) -> None:
     await conn.execute(_WRITTEN, meeting_id, provider_id, sequence, status)
+    await conn.execute(_FORGET_RETRY, meeting_id, provider_id)
+
+
+async def copy_failed(
+    conn: asyncpg.Connection,
+    meeting_id: str,
+    provider_id: str,
+    first_wait: float,
+    longest_wait: float,
+) -> datetime:
+    """Puts the copy off, twice as long as after its previous failure; when it is due again."""
+    row = await conn.fetchrow(_FAILED_COPY, meeting_id, provider_id, first_wait, longest_wait)
+    retry_at: datetime = row["retry_at"]
+    return retry_at
 
 
 _OF_MEETING = """
