@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.specification import AsyncAPI
 
@@ -89,7 +90,18 @@ def render() -> str:
         "is a CloudEvents-style envelope; its id is also the Nats-Msg-Id header.",
         schema_version="3.0.0",
     )
-    return spec.to_specification().to_yaml()
+    return _in_stable_order(spec.to_specification().to_yaml())
+
+
+def _in_stable_order(document: str) -> str:
+    """FastStream emits channels, operations and schemas in a different order on each run;
+    sorted, the committed document changes only when the contracts do."""
+    tree = yaml.safe_load(document)
+    for key in ("channels", "operations"):
+        tree[key] = dict(sorted(tree.get(key, {}).items()))
+    for key in ("messages", "schemas"):
+        tree["components"][key] = dict(sorted(tree["components"].get(key, {}).items()))
+    return str(yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 
-from services.console import api, handlers, privacy, replay, report_pdf
+from services.console import api, handlers, privacy, replay, report_pdf, retention
 from services.console.clients import Services
 from services.console.domain.freshness import Freshness
 from services.console.settings import ConsoleSettings
@@ -71,7 +71,7 @@ def build(settings: ConsoleSettings | None = None) -> ServiceBlueprint:
         routers=api.routers,
         on_start=[open_clients],
         on_stop=[close_clients],
-        background=[handlers.watch_pending, report_pdf.monthly_schedule],
+        background=[handlers.watch_pending, report_pdf.monthly_schedule, retention.retention],
         title="Werkbank console",
         customize=customizer(settings),
     )

@@ -127,6 +127,13 @@ async def test_a_booked_meeting_shows_in_its_week_and_the_audit_trail_names_who_
     await expect(page).to_have_url(re.compile(r"person=jonas.becker"))
     assert await trail.count() >= 2
     await expect(trail.filter(has_text="Miriam Schulz")).to_have_count(0)
+    # the same pages in English
+    await page.goto(f"{base}/sprache?lang=en&next=/termine/woche")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Week view")
+    await expect(page.locator("#next-week")).to_have_text("Next week →")
+    await page.goto(f"{base}/protokoll")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Audit trail")
+    await page.goto(f"{base}/sprache?lang=de&next=/")
 
 
 async def test_an_accepted_match_without_a_free_slot_is_listed_for_attention(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -128,3 +129,8 @@ def test_the_asyncapi_document_names_every_event_type() -> None:
     for event_type in EVENT_MODELS:
         assert f"{event_type}:Message" in document
     assert "booking-on-matching" in document
+
+
+def test_the_committed_asyncapi_document_is_current() -> None:
+    committed = (Path(__file__).parents[2] / "docs" / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert committed == render(), "run `make docs` and commit docs/asyncapi.yaml"

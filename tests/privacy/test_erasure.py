@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -25,6 +26,7 @@ from tests.matching.sample import PROVIDERS
 from tests.privacy.conftest import TOKEN
 from tests.privacy.search import columns_mentioning, messages_mentioning
 from tests.support.harness import RunningService, eventually, nats_client, publish
+from tests.support.streams import read_all
 from werkbank.stack import StackInfo
 
 pytestmark = pytest.mark.integration
@@ -294,3 +296,78 @@ async def test_an_empty_stream_is_searched_without_asking_for_message_zero(
             assert await purge_stream(client, name, subject, service="test") == 0
         finally:
             await js.delete_stream(name)
+
+
+_WAITING_FOR_THE_OUTBOX = """
+SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = 'outbox' AND NOT l.granted
+"""
+
+
+async def test_an_event_written_while_the_erasure_runs_is_not_published_with_the_person(
+    services: dict[str, RunningService], stack: StackInfo
+) -> None:
+    """A transaction that wrote an event naming the person is still open when the erasure
+    starts: the erasure waits for it, then scrubs the event before the relay may publish it."""
+    erika = person()
+    company_id = f"co-race-{uuid.uuid4().hex[:8]}"
+    matching = services["matching"]
+    async with matching.client(TOKEN) as staff:
+        put = await staff.put(f"/api/matching/companies/{company_id}", json=company(erika))
+        assert put.is_success, put.text
+    body = json.dumps(
+        {"type": "test.privacy.race", "data": {"contact_id": erika["contact_id"],
+         "name": erika["name"], "email": erika["email"], "note": f"Anruf {erika['phone']}"}}
+    ).encode()  # fmt: skip
+    schema = matching.runtime.settings.schema_name
+    async with matching.runtime.pool.acquire() as writer:
+        in_flight = writer.transaction()
+        await in_flight.start()
+        event_id = uuid.uuid4()
+        await writer.execute(
+            "INSERT INTO outbox (event_id, subject, headers, body) "
+            "VALUES ($1, 'matching.test.race', $2::text::jsonb, $3)",
+            event_id,
+            json.dumps({"Nats-Msg-Id": str(event_id)}),
+            body,
+        )
+        async with matching.client(TOKEN) as staff:
+            # The staff action writes to the outbox too (its audit record): it may have to wait
+            # for the erasure, which waits for the open transaction, so it runs alongside.
+            asking = asyncio.create_task(
+                staff.post(
+                    "/api/matching/privacy/erasures", json={"contact_id": erika["contact_id"]}
+                )
+            )
+
+            async def erasure_waits() -> bool:
+                return bool(await matching.runtime.pool.fetchval(_WAITING_FOR_THE_OUTBOX, schema))
+
+            await eventually(erasure_waits, timeout=30)
+            await in_flight.commit()
+            requested = await asking
+            assert requested.status_code == 202, requested.text
+            request_id = requested.json()["request_id"]
+
+            async def done() -> bool:
+                status = (await staff.get(f"/api/matching/privacy/erasures/{request_id}")).json()
+                return bool(status["status"] == "done")
+
+            await eventually(done, timeout=60)
+
+    async def relayed() -> bool:
+        return not await matching.runtime.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE subject = 'matching.test.race' "
+            "AND published_at IS NULL"
+        )
+
+    await eventually(relayed, timeout=30)
+    terms = [erika["email"], erika["phone"], erika["name"]]
+    async with nats_client(stack.nats_url) as client:
+        assert await messages_mentioning(client, terms) == []
+        race = [
+            m for m in await read_all(client, "MATCHING", "matching.test.race")
+            if erika["contact_id"] in m.data.decode()
+        ]  # fmt: skip
+    assert len(race) == 1, "the event itself was published, without the person's data"

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.booking.retention import RULES as BOOKING
+from services.console.retention import RULES as CONSOLE
 from services.matching.retention import RULES as MATCHING
 from services.notify.retention import RULES
 from shared.retention import AUDIT_RECORDS, run_retention
@@ -165,3 +166,24 @@ async def test_audit_records_go_after_the_office_s_period_and_stay_append_only_o
                 )
                 with pytest.raises(asyncpg.InsufficientPrivilegeError):
                     await conn.execute(statement, fresh)
+
+
+async def test_the_console_s_copy_of_the_audit_records_goes_after_the_same_period(
+    services: dict[str, RunningService],
+) -> None:
+    runtime = services["console"].runtime
+    insert = (
+        "INSERT INTO audit_trail (audit_id, service, recorded_at, actor_subject, actor_name, "
+        "action, targets, request_id, outcome, http_status) "
+        "VALUES ($1, 'matching', $2, 'jonas.becker', 'Jonas Becker', 'x', '{}', 'r', "
+        "'succeeded', 200)"
+    )
+    old, fresh = str(uuid.uuid4()), str(uuid.uuid4())
+    await runtime.pool.execute(insert, old, datetime.now(UTC) - timedelta(days=401))
+    await runtime.pool.execute(insert, fresh, datetime.now(UTC) - timedelta(days=10))
+    result = await run_retention(runtime.pool, "console", runtime.settings.schema_name, CONSOLE)
+    assert result is not None
+    assert result["audit_trail"] >= 1
+    left = {r["audit_id"] for r in await runtime.pool.fetch("SELECT audit_id FROM audit_trail")}
+    assert old not in left
+    assert fresh in left

@@ -163,26 +163,30 @@ async def _refused(
 
 @router.post("/datenschutz/{kind}/{subject_id}/loeschen", dependencies=[Depends(check_csrf)])
 async def erase(request: Request, kind: str, subject_id: str = PartyId) -> Response:
-    _admin_only(request)
-    subject = await _subject(request, kind, subject_id)
-    field, _ = SUBJECTS[kind]
-    try:
-        answer = await _ask_matching(request, "erasures", {field: subject_id})
-    except (ServiceUnavailableError, ApiError) as exc:
-        return await _refused(request, subject, "privacy_erase_confirm.html", exc)
-    return _see(f"/datenschutz/loeschungen/{answer['request_id']}")
+    return await _request(
+        request, kind, subject_id, "erasures", "privacy_erase_confirm.html", "loeschungen"
+    )
 
 
 @router.post("/datenschutz/{kind}/{subject_id}/auskunft", dependencies=[Depends(check_csrf)])
 async def export(request: Request, kind: str, subject_id: str = PartyId) -> Response:
+    return await _request(
+        request, kind, subject_id, "exports", "privacy_subject.html", "auskuenfte"
+    )
+
+
+async def _request(
+    request: Request, kind: str, subject_id: str, api: str, form_page: str, status_pages: str
+) -> Response:
+    """Ask matching for an erasure or an export; on to its status page, or back to the form."""
     _admin_only(request)
     subject = await _subject(request, kind, subject_id)
     field, _ = SUBJECTS[kind]
     try:
-        answer = await _ask_matching(request, "exports", {field: subject_id})
+        answer = await _ask_matching(request, api, {field: subject_id})
     except (ServiceUnavailableError, ApiError) as exc:
-        return await _refused(request, subject, "privacy_subject.html", exc)
-    return _see(f"/datenschutz/auskuenfte/{answer['request_id']}")
+        return await _refused(request, subject, form_page, exc)
+    return _see(f"/datenschutz/{status_pages}/{answer['request_id']}")
 
 
 def _see(url: str) -> Response:
