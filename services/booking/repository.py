@@ -276,8 +276,11 @@ async def meeting(
     )
 
 
-async def meeting_by_uid(conn: asyncpg.Connection, uid: str) -> dict[str, Any] | None:
-    return _meeting(await conn.fetchrow(_MEETING_BY_UID, uid))
+async def meeting_by_uid(
+    conn: asyncpg.Connection, uid: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    sql = _MEETING_BY_UID + " FOR UPDATE" if for_update else _MEETING_BY_UID
+    return _meeting(await conn.fetchrow(sql, uid))
 
 
 async def meetings(

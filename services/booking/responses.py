@@ -106,11 +106,14 @@ async def respond(
     now: datetime,
     *,
     channel: str = "link",
+    locked: dict[str, Any] | None = None,
 ) -> Answered:
     """Record the answer to the version of the meeting it was given for. Only an answer to the
     current version counts, and a decline of the current version of an upcoming meeting is
-    handled at once; the same answer given twice is recorded once."""
-    row = await repository.meeting(conn, claim.meeting_id, for_update=True)
+    handled at once; the same answer given twice is recorded once.
+
+    ``locked`` is the meeting's row if the caller read it FOR UPDATE already."""
+    row = locked or await repository.meeting(conn, claim.meeting_id, for_update=True)
     if row is None:
         raise NotFoundError("unknown meeting")
     if row["status"] == "cancelled":

@@ -114,7 +114,7 @@ async def _apply(
     secret: bytes,
     now: datetime,
 ) -> Handled:
-    row = await repository.meeting_by_uid(conn, reply.uid)
+    row = await repository.meeting_by_uid(conn, reply.uid, for_update=True)
     if row is None:
         return Handled("no_meeting")
     meeting_id = row["meeting_id"]
@@ -141,18 +141,19 @@ async def _apply(
             reply.comment,
         )
         return Handled("counter", meeting_id)
-    return await _answer(conn, reply, meeting_id, contact_id, settings, secret, now)
+    return await _answer(conn, reply, row, contact_id, settings, secret, now)
 
 
 async def _answer(
     conn: asyncpg.Connection,
     reply: CalendarReply,
-    meeting_id: str,
+    row: dict[str, Any],
     contact_id: str,
     settings: BookingSettings,
     secret: bytes,
     now: datetime,
 ) -> Handled:
+    meeting_id = row["meeting_id"]
     claim = rsvp.RsvpClaim(meeting_id, contact_id, now, reply.sequence)
     try:
         answered = await responses.respond(
@@ -164,6 +165,7 @@ async def _answer(
             secret,
             now,
             channel="imip",
+            locked=row,
         )
     except responses.CancelledMeetingError:
         return Handled("cancelled", meeting_id)
