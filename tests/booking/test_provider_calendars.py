@@ -28,7 +28,7 @@ from services.booking.domain.calendar import BERLIN, public_holidays
 from services.booking.domain.freebusy import busy_times
 from services.booking.settings import BookingSettings
 from shared.db import transaction
-from shared.events.base import utc_now, wrap
+from shared.events.base import Envelope, utc_now, wrap
 from shared.events.privacy import (
     ErasureCompleted,
     ErasureRequested,
@@ -150,6 +150,27 @@ def workdays_from(first: date, count: int) -> list[date]:
     return days
 
 
+async def register_caldav(
+    staff: httpx.AsyncClient,
+    stack: StackInfo,
+    provider: str,
+    url: str,
+    *,
+    write_meetings: bool = False,
+) -> None:
+    registered = await staff.put(
+        f"/api/booking/providers/{provider}/calendar",
+        json={
+            "kind": "caldav",
+            "url": url,
+            "username": stack.caldav_user,
+            "secret_ref": SECRET_REF,
+            "write_meetings": write_meetings,
+        },
+    )
+    assert registered.status_code == 200, registered.text
+
+
 async def status_of(staff: httpx.AsyncClient, provider: str) -> dict[str, Any]:
     response = await staff.get(f"/api/booking/providers/{provider}/calendar")
     assert response.status_code == 200, response.text
@@ -261,16 +282,7 @@ async def test_a_decline_skips_a_held_alternative_the_providers_calendar_filled_
     url = new_calendar(stack)
     provider = f"p-held-{uuid.uuid4().hex[:6]}"
     async with booking.client(TOKEN) as staff:
-        registered = await staff.put(
-            f"/api/booking/providers/{provider}/calendar",
-            json={
-                "kind": "caldav",
-                "url": url,
-                "username": stack.caldav_user,
-                "secret_ref": SECRET_REF,
-            },
-        )
-        assert registered.status_code == 200, registered.text
+        await register_caldav(staff, stack, provider, url)
 
         async def fetched() -> bool:
             return (await status_of(staff, provider))["fetched_at"] is not None
@@ -305,10 +317,14 @@ async def test_a_decline_skips_a_held_alternative_the_providers_calendar_filled_
 
 async def booking_answer(
     stack: StackInfo,
+    request: Envelope[ExportRequested] | Envelope[ErasureRequested],
     subject: str,
     model: type[ExportAssembled] | type[ErasureCompleted],
-    request_id: str,
 ) -> Any:
+    """Publishes the privacy request and waits for booking's answer to it."""
+    request_id = request.data.request_id
+    async with nats_client(stack.nats_url) as nats:
+        await publish(nats, request)
     found: list[Any] = []
 
     async def answered() -> bool:
@@ -337,17 +353,7 @@ async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_ex
     put(stack, url, "busy", every_morning)
     provider = f"p-gdpr-{uuid.uuid4().hex[:6]}"
     async with booking.client(TOKEN) as staff:
-        registered = await staff.put(
-            f"/api/booking/providers/{provider}/calendar",
-            json={
-                "kind": "caldav",
-                "url": url,
-                "username": stack.caldav_user,
-                "secret_ref": SECRET_REF,
-                "write_meetings": True,
-            },
-        )
-        assert registered.status_code == 200, registered.text
+        await register_caldav(staff, stack, provider, url, write_meetings=True)
 
         async def fetched() -> bool:
             return bool((await status_of(staff, provider))["busy_count"] >= 1)
@@ -364,11 +370,7 @@ async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_ex
             ),
             source="matching",
         )
-        async with nats_client(stack.nats_url) as nats:
-            await publish(nats, export)
-        part = await booking_answer(
-            stack, "privacy.export.assembled", ExportAssembled, export.data.request_id
-        )
+        part = await booking_answer(stack, export, "privacy.export.assembled", ExportAssembled)
         [calendar] = part.records["provider_calendars"]
         assert (calendar["url"], calendar["username"]) == (url, stack.caldav_user)
         assert calendar["secret_ref"] == SECRET_REF
@@ -385,11 +387,7 @@ async def test_an_erased_provider_loses_its_calendar_and_busy_times_which_its_ex
             ),
             source="matching",
         )
-        async with nats_client(stack.nats_url) as nats:
-            await publish(nats, erasure)
-        done = await booking_answer(
-            stack, "privacy.erasure.completed", ErasureCompleted, erasure.data.request_id
-        )
+        done = await booking_answer(stack, erasure, "privacy.erasure.completed", ErasureCompleted)
         assert done.rows["booking.provider_calendars"] == 1
         assert done.rows["booking.provider_busy"] >= 1
         gone = await staff.get(f"/api/booking/providers/{provider}/calendar")
@@ -417,17 +415,7 @@ async def test_a_copy_that_cannot_be_written_is_retried_after_a_growing_capped_w
 ) -> None:
     provider = f"p-down-{uuid.uuid4().hex[:6]}"
     async with booking.client(TOKEN) as staff:
-        registered = await staff.put(
-            f"/api/booking/providers/{provider}/calendar",
-            json={
-                "kind": "caldav",
-                "url": closed_port_url(),
-                "username": stack.caldav_user,
-                "secret_ref": SECRET_REF,
-                "write_meetings": True,
-            },
-        )
-        assert registered.status_code == 200, registered.text
+        await register_caldav(staff, stack, provider, closed_port_url(), write_meetings=True)
     meeting_id = (await book_one(stack, provider)).meeting.meeting_id
     pool = booking.runtime.pool
 
