@@ -766,7 +766,7 @@ async def start_consoles(stack: StackInfo, schema: str) -> list[ServiceProcess]:
         "CONSOLE_DB_SCHEMA": schema,
         "CONSOLE_STAFF_TOKEN": "bench",
         "CONSOLE_LOG_LEVEL": "WARNING",
-        "CONSOLE_DB_POOL_MAX": "4",  # as deployed
+        "CONSOLE_DB_POOL_MAX": "8",  # as deployed
     }
     consoles = [
         ServiceProcess("services.console", env, "CONSOLE_HTTP_PORT") for _ in range(REPLICAS)

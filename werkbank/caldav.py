@@ -22,6 +22,7 @@ CALDAV_USER = "anbieter"
 class CalDavServer:
     def __init__(self, root: Path, port: int = 0) -> None:
         self.host = "127.0.0.1"
+        self.fixed_port = bool(port)
         self.port = port or free_port()
         self.user = CALDAV_USER
         self.password = secrets.token_urlsafe(16)
@@ -33,37 +34,40 @@ class CalDavServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        from werkbank.stack import _die_with_parent, wait_for_port
+        from werkbank.stack import _die_with_parent, start_listening
 
         self.root.mkdir(parents=True, exist_ok=True)
         users = self.root / "users"
         users.write_text(f"{self.user}:{self.password}\n")
-        args = [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--server-hosts",
-            f"{self.host}:{self.port}",
-            "--storage-filesystem-folder",
-            str(self.root / "collections"),
-            "--auth-type",
-            "htpasswd",
-            "--auth-htpasswd-filename",
-            str(users),
-            "--auth-htpasswd-encryption",
-            "plain",
-            "--rights-type",
-            "owner_only",
-            "--logging-level",
-            "warning",
-        ]
-        self.process = subprocess.Popen(  # noqa: S603
-            args,
-            stdout=(self.root / "radicale.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+        log = (self.root / "radicale.log").open("ab")
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
+            args = [
+                sys.executable,
+                "-m",
+                "radicale",
+                "--server-hosts",
+                f"{self.host}:{port}",
+                "--storage-filesystem-folder",
+                str(self.root / "collections"),
+                "--auth-type",
+                "htpasswd",
+                "--auth-htpasswd-filename",
+                str(users),
+                "--auth-htpasswd-encryption",
+                "plain",
+                "--rights-type",
+                "owner_only",
+                "--logging-level",
+                "warning",
+            ]
+            return subprocess.Popen(  # noqa: S603
+                args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            )
+
+        self.process, self.port = start_listening(
+            launch, self.host, self.port, fixed=self.fixed_port
         )
-        wait_for_port(self.host, self.port)
 
     def new_calendar(self, name: str) -> str:
         return create_calendar(self.url, self.user, self.password, name)

@@ -32,6 +32,7 @@ def pymap_binary() -> str:
 class ImapServer:
     def __init__(self, log_file: Path, port: int = 0) -> None:
         self.host = "127.0.0.1"
+        self.fixed_port = bool(port)
         self.port = port or free_port()
         self.user = ORGANIZER_MAILBOX_USER
         self.password = secrets.token_urlsafe(16)
@@ -39,29 +40,32 @@ class ImapServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        from werkbank.stack import _die_with_parent, wait_for_port
+        from werkbank.stack import _die_with_parent, start_listening
 
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        args = [
-            pymap_binary(),
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--no-tls",
-            "dict",
-            "--demo-user",
-            self.user,
-            "--demo-password",
-            self.password,
-        ]
-        self.process = subprocess.Popen(  # noqa: S603
-            args,
-            stdout=self.log_file.open("ab"),
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+        log = self.log_file.open("ab")
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
+            args = [
+                pymap_binary(),
+                "--host",
+                self.host,
+                "--port",
+                str(port),
+                "--no-tls",
+                "dict",
+                "--demo-user",
+                self.user,
+                "--demo-password",
+                self.password,
+            ]
+            return subprocess.Popen(  # noqa: S603
+                args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            )
+
+        self.process, self.port = start_listening(
+            launch, self.host, self.port, fixed=self.fixed_port
         )
-        wait_for_port(self.host, self.port)
 
     def stop(self) -> None:
         from werkbank.stack import stop_process

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -142,14 +143,48 @@ def nats_server_binary() -> str:
     return found
 
 
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+class ServerExitedError(RuntimeError):
+    """A server started here ended before it listened (its log says why)."""
+
+
+def wait_for_port(
+    host: str,
+    port: int,
+    timeout: float = 60.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Until something listens on ``host:port``; a loaded machine may take tens of seconds to
+    start a Python server, but a server that has already ended fails at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            msg = f"the server for {host}:{port} ended with code {process.returncode}"
+            raise ServerExitedError(msg)
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         time.sleep(0.05)
     msg = f"nothing listens on {host}:{port} after {timeout} s"
     raise TimeoutError(msg)
+
+
+def start_listening(
+    launch: Callable[[int], subprocess.Popen[bytes]], host: str, port: int, *, fixed: bool
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a server on ``port`` and wait until it listens. A free port can be taken by
+    another process between choosing it and binding it: then another port is tried, unless
+    the port was asked for."""
+    tries = 1 if fixed else 3
+    while True:
+        process = launch(port)
+        tries -= 1
+        try:
+            wait_for_port(host, port, process=process)
+        except ServerExitedError:
+            if tries == 0:
+                raise
+            port = free_port()
+        else:
+            return process, port
 
 
 def stop_process(process: subprocess.Popen[bytes] | None) -> None:
@@ -190,7 +225,7 @@ class NatsServer:
         self.process = subprocess.Popen(  # noqa: S603
             args, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
-        wait_for_port("127.0.0.1", self.port)
+        wait_for_port("127.0.0.1", self.port, process=self.process)
 
     def stop(self) -> None:
         stop_process(self.process)
