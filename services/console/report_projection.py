@@ -36,42 +36,50 @@ from shared.events.matching import (
 )
 from shared.events.notify import NotificationDelivered, NotificationFailed
 
-_COMPANY = """
-INSERT INTO report_companies (company_id, sector, district, size_class) VALUES ($1, $2, $3, $4)
-ON CONFLICT (company_id) DO UPDATE SET sector = EXCLUDED.sector, district = EXCLUDED.district,
-    size_class = EXCLUDED.size_class
-"""
-_NEED = """
-INSERT INTO report_needs AS n (need_id, company_id, category, received_at, sector, district,
-    size_class)
-SELECT $1, $2, $3, $4, coalesce(c.sector, ''), coalesce(c.district, ''),
-    coalesce(c.size_class, 'unknown')
-FROM (SELECT 1) AS one LEFT JOIN report_companies c ON c.company_id = $2
-ON CONFLICT (need_id) DO UPDATE SET company_id = EXCLUDED.company_id,
-    category = CASE WHEN EXCLUDED.category = '' THEN n.category ELSE EXCLUDED.category END,
-    received_at = CASE WHEN $5 THEN least(n.received_at, EXCLUDED.received_at)
-                       ELSE n.received_at END,
-    sector = EXCLUDED.sector, district = EXCLUDED.district, size_class = EXCLUDED.size_class
-"""
-_NEED_DIMS_OF_COMPANY = """
-UPDATE report_needs n SET sector = c.sector, district = c.district, size_class = c.size_class
-FROM report_companies c WHERE c.company_id = n.company_id AND n.company_id = $1
-"""
-# Copies a need's dimensions to its facts; {scope} is "n.need_id" or "n.company_id".
-_CASCADES = (
-    """UPDATE report_meetings m SET category = n.category, sector = n.sector,
+# Copies the dimensions of the needs in ``saved`` (their rows as written by the same query) to
+# their facts: one round trip with the write of the needs.
+_CASCADE = """
+, meetings AS (
+    UPDATE report_meetings m SET category = n.category, sector = n.sector,
         district = n.district, size_class = n.size_class
-    FROM report_needs n WHERE m.need_id = n.need_id AND {scope} = $1""",
-    """UPDATE report_feedback f SET category = n.category, sector = n.sector,
+    FROM saved n WHERE m.need_id = n.need_id
+), feedback AS (
+    UPDATE report_feedback f SET category = n.category, sector = n.sector,
         district = n.district, size_class = n.size_class
-    FROM report_needs n WHERE f.need_id = n.need_id AND {scope} = $1""",
-    """UPDATE report_proposals p SET category = n.category
-    FROM report_needs n WHERE p.need_id = n.need_id AND {scope} = $1""",
-    """UPDATE report_deliveries d SET category = m.category, sector = m.sector,
-        district = m.district, size_class = m.size_class
-    FROM report_meetings m JOIN report_needs n ON n.need_id = m.need_id
-    WHERE d.meeting_id = m.meeting_id AND {scope} = $1""",
+    FROM saved n WHERE f.need_id = n.need_id
+), proposals AS (
+    UPDATE report_proposals p SET category = n.category FROM saved n WHERE p.need_id = n.need_id
 )
+UPDATE report_deliveries d SET category = n.category, sector = n.sector,
+    district = n.district, size_class = n.size_class
+FROM report_meetings m JOIN saved n ON n.need_id = m.need_id
+WHERE d.meeting_id = m.meeting_id
+"""
+_SAVED = "RETURNING n.need_id, n.category, n.sector, n.district, n.size_class"
+_COMPANY = f"""
+WITH company AS (
+    INSERT INTO report_companies (company_id, sector, district, size_class)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (company_id) DO UPDATE SET sector = EXCLUDED.sector,
+        district = EXCLUDED.district, size_class = EXCLUDED.size_class
+), saved AS (
+    UPDATE report_needs n SET sector = $2, district = $3, size_class = $4 WHERE n.company_id = $1
+    {_SAVED}
+){_CASCADE}"""
+_NEED = f"""
+WITH saved AS (
+    INSERT INTO report_needs AS n (need_id, company_id, category, received_at, sector, district,
+        size_class)
+    SELECT $1, $2, $3, $4, coalesce(c.sector, ''), coalesce(c.district, ''),
+        coalesce(c.size_class, 'unknown')
+    FROM (SELECT 1) AS one LEFT JOIN report_companies c ON c.company_id = $2
+    ON CONFLICT (need_id) DO UPDATE SET company_id = EXCLUDED.company_id,
+        category = CASE WHEN EXCLUDED.category = '' THEN n.category ELSE EXCLUDED.category END,
+        received_at = CASE WHEN $5 THEN least(n.received_at, EXCLUDED.received_at)
+                           ELSE n.received_at END,
+        sector = EXCLUDED.sector, district = EXCLUDED.district, size_class = EXCLUDED.size_class
+    {_SAVED}
+){_CASCADE}"""
 _PROPOSED = """
 UPDATE report_needs SET proposed_at = least(coalesce(proposed_at, $2), $2) WHERE need_id = $1
 """
@@ -143,18 +151,10 @@ WHERE d.at <= EXCLUDED.at
 Projection = Callable[[asyncpg.Connection, Any, datetime], Awaitable[None]]
 
 
-async def _cascade(conn: asyncpg.Connection, scope: str, value: str) -> None:
-    for statement in _CASCADES:
-        await conn.execute(statement.format(scope=scope), value)
-
-
 async def _company(
     conn: asyncpg.Connection, e: CompanyRegistered | CompanyUpdated, at: datetime
 ) -> None:
     await conn.execute(_COMPANY, e.company_id, e.sector_section or "", e.city, size_class(e.size))
-    updated = await conn.execute(_NEED_DIMS_OF_COMPANY, e.company_id)
-    if not updated.endswith(" 0"):
-        await _cascade(conn, "n.company_id", e.company_id)
 
 
 async def _need(
@@ -168,7 +168,6 @@ async def _need(
 ) -> None:
     category = categories[0] if categories else ""
     await conn.execute(_NEED, need_id, company_id, category, at, received)
-    await _cascade(conn, "n.need_id", need_id)
 
 
 async def _need_saved(
