@@ -38,26 +38,35 @@ def refusal(body: bytes, subject: str, spec: ConsumerSpec) -> tuple[Any, str | N
         return None, f"invalid JSON: not UTF-8 at byte {exc.start}"
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON: {exc.msg} at position {exc.pos}"
-    problem = _structure_problem(decoded, spec.max_event_depth)
+    problem = _structure_problem(decoded, spec.max_event_depth, escapes=b"\\u" in body)
     if problem is None:
         problem = _subject_problem(decoded, subject)
     return decoded, problem
 
 
-def _structure_problem(decoded: Any, max_depth: int) -> str | None:
-    stack: list[tuple[Any, int]] = [(decoded, 1)]
+def _structure_problem(decoded: Any, max_depth: int, *, escapes: bool) -> str | None:
+    """Too deep, or a string PostgreSQL cannot store. Such a string can only come from a
+    ``\\u`` escape (JSON refuses a raw NUL, UTF-8 a raw surrogate), so without ``escapes``
+    only the depth is checked: the walk over every string is most of the cost."""
+    containers: list[tuple[Any, int]] = [(decoded, 1)] if isinstance(decoded, dict | list) else []
+    while containers:
+        value, depth = containers.pop()
+        if depth > max_depth:
+            return f"invalid JSON: nested deeper than {max_depth} levels"
+        items = value.values() if isinstance(value, dict) else value
+        containers.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return _texts_problem(decoded) if escapes else None
+
+
+def _texts_problem(decoded: Any) -> str | None:
+    stack: list[Any] = [decoded]
     while stack:
-        value, depth = stack.pop()
+        value = stack.pop()
         if isinstance(value, dict):
-            if depth > max_depth:
-                return f"invalid JSON: nested deeper than {max_depth} levels"
-            for key, item in value.items():
-                stack.append((key, depth))
-                stack.append((item, depth + 1))
+            stack.extend(value.keys())
+            stack.extend(value.values())
         elif isinstance(value, list):
-            if depth > max_depth:
-                return f"invalid JSON: nested deeper than {max_depth} levels"
-            stack.extend((item, depth + 1) for item in value)
+            stack.extend(value)
         elif isinstance(value, str) and (problem := _text_problem(value)):
             return problem
     return None
