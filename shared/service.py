@@ -114,6 +114,9 @@ def create_broker(settings: ServiceSettings) -> NatsBroker:
             ConsumerPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)
         ],
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
+        # "Received"/"Processed" for every message: at hundreds a second only worth it when
+        # debugging (failures are logged as errors, and counted by the consumer metrics).
+        log_level=logging.DEBUG,
         max_reconnect_attempts=-1,
     )
 
