@@ -65,25 +65,26 @@ _RUN = """
 INSERT INTO runs (run_id, need_ids, requested_by, batch, requested_at) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (run_id) DO NOTHING
 """
-_NEED_PLACEHOLDER = """
-INSERT INTO needs (need_id, company_id, updated_at) VALUES ($1, $2, $3)
-ON CONFLICT (need_id) DO NOTHING
-"""
+# A proposal's need (a placeholder if its registration has not arrived yet), its proposals and
+# its providers' "shown" counts: one round trip.
 _PROPOSED = """
-UPDATE needs SET status = CASE WHEN status IN ('open', 'proposed') THEN 'proposed' ELSE status END,
-    last_run_id = $2, no_slot = false, no_proposal = $4, updated_at = $3
-WHERE need_id = $1
-"""
-_PROPOSAL = """
-INSERT INTO proposals (proposal_id, run_id, need_id, provider_id, rank, score, breakdown,
-                       proposed_at)
-SELECT p, r, n, v, k, s, b::jsonb, t
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::float8[],
-            $7::text[], $8::timestamptz[]) AS x(p, r, n, v, k, s, b, t)
-ON CONFLICT (proposal_id) DO NOTHING
-"""
-_SHOWN = """
-UPDATE providers SET shown = shown + 1 WHERE provider_id = ANY($1::text[])
+WITH need AS (
+    INSERT INTO needs AS n (need_id, company_id, status, last_run_id, no_slot, no_proposal,
+        updated_at)
+    VALUES ($1, $2, 'proposed', $3, false, $4, $5)
+    ON CONFLICT (need_id) DO UPDATE SET
+        status = CASE WHEN n.status IN ('open', 'proposed') THEN 'proposed' ELSE n.status END,
+        last_run_id = EXCLUDED.last_run_id, no_slot = false,
+        no_proposal = EXCLUDED.no_proposal, updated_at = EXCLUDED.updated_at
+), proposals AS (
+    INSERT INTO proposals (proposal_id, run_id, need_id, provider_id, rank, score, breakdown,
+                           proposed_at)
+    SELECT p, $3, $1, v, k, s, b::jsonb, $5
+    FROM unnest($6::text[], $7::text[], $8::int[], $9::float8[], $10::text[])
+        AS x(p, v, k, s, b)
+    ON CONFLICT (proposal_id) DO NOTHING
+)
+UPDATE providers SET shown = shown + 1 WHERE provider_id = ANY($7::text[])
 """
 _PROPOSAL_DECIDED = """
 UPDATE proposals SET status = $2, decided_by = $3, reason = $4, match_id = $5, decided_at = $6
@@ -199,21 +200,20 @@ async def _requested(conn: asyncpg.Connection, e: MatchRequested, at: datetime) 
 
 
 async def _proposed(conn: asyncpg.Connection, e: MatchProposed, at: datetime) -> None:
-    await conn.execute(_NEED_PLACEHOLDER, e.need_id, e.company_id, at)
-    await conn.execute(_PROPOSED, e.need_id, e.run_id, at, not e.proposals)
     proposals = e.proposals
     await conn.execute(
-        _PROPOSAL,
+        _PROPOSED,
+        e.need_id,
+        e.company_id,
+        e.run_id,
+        not proposals,
+        at,
         [p.proposal_id for p in proposals],
-        [e.run_id] * len(proposals),
-        [e.need_id] * len(proposals),
         [p.provider_id for p in proposals],
         [p.rank for p in proposals],
         [p.score for p in proposals],
         [json.dumps([c.model_dump(mode="json") for c in p.breakdown]) for p in proposals],
-        [at] * len(proposals),
     )
-    await conn.execute(_SHOWN, [p.provider_id for p in proposals])
 
 
 async def _accepted(conn: asyncpg.Connection, e: MatchAccepted, at: datetime) -> None:
