@@ -99,22 +99,25 @@ _MATCHED = """
 UPDATE report_needs SET matched_at = least(coalesce(matched_at, $2), $2) WHERE need_id = $1
 """
 _CHOSEN = "UPDATE report_proposals SET chosen = true WHERE proposal_id = $1"
+# The meeting, and its dimensions copied to its deliveries (those that arrived before it).
 _MEETING = """
-INSERT INTO report_meetings AS m (meeting_id, need_id, provider_id, starts_at, status, category,
-    sector, district, size_class)
-SELECT $1, $2, $3, $4, $5, coalesce(n.category, ''), coalesce(n.sector, ''),
-    coalesce(n.district, ''), coalesce(n.size_class, 'unknown')
-FROM (SELECT 1) AS one LEFT JOIN report_needs n ON n.need_id = $2
-ON CONFLICT (meeting_id) DO UPDATE SET starts_at = EXCLUDED.starts_at, status = EXCLUDED.status
+WITH m AS (
+    INSERT INTO report_meetings AS m (meeting_id, need_id, provider_id, starts_at, status,
+        category, sector, district, size_class)
+    SELECT $1, $2, $3, $4, $5, coalesce(n.category, ''), coalesce(n.sector, ''),
+        coalesce(n.district, ''), coalesce(n.size_class, 'unknown')
+    FROM (SELECT 1) AS one LEFT JOIN report_needs n ON n.need_id = $2
+    ON CONFLICT (meeting_id) DO UPDATE SET starts_at = EXCLUDED.starts_at,
+        status = EXCLUDED.status
+    RETURNING m.meeting_id, m.category, m.sector, m.district, m.size_class
+)
+UPDATE report_deliveries d SET category = m.category, sector = m.sector, district = m.district,
+    size_class = m.size_class
+FROM m WHERE d.meeting_id = m.meeting_id
 """
 _MEETING_AT = """
 UPDATE report_needs SET meeting_at = (SELECT min(starts_at) FROM report_meetings
     WHERE need_id = $1 AND status <> 'cancelled') WHERE need_id = $1
-"""
-_DELIVERY_DIMS_OF_MEETING = """
-UPDATE report_deliveries d SET category = m.category, sector = m.sector, district = m.district,
-    size_class = m.size_class
-FROM report_meetings m WHERE d.meeting_id = m.meeting_id AND m.meeting_id = $1
 """
 _DECLINED = "UPDATE report_meetings SET declined = true WHERE meeting_id = $1"
 _ATTENDANCE = """
@@ -223,7 +226,6 @@ def _provider_of(meeting: MeetingDetails) -> str:
 async def _meeting(conn: asyncpg.Connection, m: MeetingDetails, status: str) -> None:
     await conn.execute(_MEETING, m.meeting_id, m.need_id, _provider_of(m), m.start, status)
     await conn.execute(_MEETING_AT, m.need_id)
-    await conn.execute(_DELIVERY_DIMS_OF_MEETING, m.meeting_id)
 
 
 async def _confirmed(
