@@ -33,6 +33,7 @@ from shared.events.booking import (
 from shared.events.common import Contact, Party, PartyKind, ServiceType
 from shared.events.matching import (
     CompanyRegistered,
+    CompanyUpdated,
     CriterionScore,
     MatchAccepted,
     MatchProposed,
@@ -214,6 +215,27 @@ async def test_dimensions_reach_every_fact_whatever_the_order_of_the_streams(poo
     assert (report.summary.received, report.summary.meetings, report.summary.sent) == (1, 1, 1)
     other = await build_report(pool, ReportFilters(AROUND_NOW.period, sector="G"), "category")
     assert (other.summary.received, other.summary.meetings, other.summary.sent) == (0, 0, 0)
+
+
+async def test_a_company_that_moves_takes_its_facts_along(pool: Pool) -> None:
+    """A company changed after its meetings, deliveries and feedback: all of them follow."""
+    moved = CompanyUpdated(
+        company_id="co-1",
+        name="Bäckerei",
+        sector_code="47.11",
+        sector_section="G",
+        postcode="44787",
+        city="Bochum-Mitte",
+        size=120,
+    )
+    await apply(pool, *events(), moved)
+    old = await build_report(pool, ReportFilters(AROUND_NOW.period, sector="C"), "category")
+    new = ReportFilters(AROUND_NOW.period, sector="G", district="Bochum-Mitte")
+    report = await build_report(pool, new, "size_class")
+    s = report.summary
+    assert (old.summary.received, old.summary.meetings, old.summary.sent) == (0, 0, 0)
+    assert (s.received, s.meetings, s.held, s.sent, s.failed) == (1, 1, 1, 1, 1)
+    assert report.tables["feedback"].rows == [("market.shop", 1, 4.0, 1, 0, 0)]
 
 
 async def test_the_neutrality_report_counts_firsts_among_the_tied_and_the_method(
