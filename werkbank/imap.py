@@ -54,10 +54,10 @@ class ImapServer:
                 str(port),
                 "--no-tls",
                 "dict",
-                "--demo-user",
-                self.user,
-                "--demo-password",
-                self.password,
+                # One argument each: a password that starts with "-" (token_urlsafe makes
+                # one in 64) would otherwise be read as an option.
+                f"--demo-user={self.user}",
+                f"--demo-password={self.password}",
             ]
             return subprocess.Popen(  # noqa: S603
                 args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent

@@ -10,9 +10,11 @@ import asyncpg
 import nats
 import psutil
 import pytest
+from imapclient import IMAPClient
 
 from shared.migrations import MigrationChecksumError, migrate, migrations_for
 from tests.support.probe import MIGRATIONS
+from werkbank.imap import ImapServer
 from werkbank.stack import EmbeddedStack, StackInfo
 
 
@@ -90,3 +92,15 @@ async def test_the_embedded_stack_can_give_each_service_its_own_nats_user(tmp_pa
         ops = await nats.connect(info.ops_nats_url)
         assert ops.is_connected
         await ops.close()
+
+
+def test_the_imap_server_takes_a_password_that_starts_with_a_dash(tmp_path: Path) -> None:
+    server = ImapServer(tmp_path / "imap.log")
+    server.password = "-" + server.password  # one generated password in 64 starts so
+    server.start()
+    try:
+        with IMAPClient(server.host, port=server.port, ssl=False) as client:
+            answer = client.login(server.user, server.password)
+    finally:
+        server.stop()
+    assert b"Authentication successful" in answer
