@@ -4,10 +4,12 @@ own counts; filters in the URL change the figures; CSV, XLSX and PDF downloads a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from tests.console.conftest import TOKEN
 from tests.support.harness import ServiceProcess, eventually
 from werkbank.demo import Staff, run_demo
 from werkbank.sample_data import generate
+from werkbank.stack import NatsServer, StackInfo
 
 pytestmark = pytest.mark.integration
 
@@ -83,6 +86,17 @@ def pdf_streams(pdf: bytes) -> bytes:
         except zlib.error:
             continue
     return b"\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def stack(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
+    """The session's servers but a NATS of this module's own: the reconciliation compares the
+    services' counts with a read model of every event in the streams, and other modules' events
+    (a batch test's thousand needs) would be counted too."""
+    nats = NatsServer(tmp_path_factory.mktemp("reports-nats") / "store")
+    nats.start()
+    yield dataclasses.replace(stack, nats_url=nats.url)
+    nats.stop()
 
 
 @pytest.fixture(scope="module")

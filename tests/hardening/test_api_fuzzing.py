@@ -18,7 +18,7 @@ from tests.hardening.conftest import TOKEN
 from tests.support.harness import RunningService
 
 pytestmark = pytest.mark.integration
-EXAMPLES = int(os.environ.get("WERKBANK_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("WERKBANK_FUZZ_EXAMPLES", "5"))
 # The coverage phase (every boundary of every field: about 2,400 cases over the three
 # services) is for a deeper run: WERKBANK_FUZZ_PHASES=examples,coverage,fuzzing.
 PHASES = os.environ.get("WERKBANK_FUZZ_PHASES", "examples,fuzzing")
